@@ -1,0 +1,1 @@
+"""PHI Guard: event-driven HIPAA continuous-compliance remediation for AWS."""

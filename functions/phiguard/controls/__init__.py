@@ -1,0 +1,15 @@
+"""Every control of the catalogue; importing this package registers them all."""
+
+from phiguard.controls import (
+    alb_http_to_https_redirection_check,
+    db_no_bastion_access,
+    s3_default_encryption_kms,
+    vpc_sg_restricted_ports,
+)
+
+__all__ = [
+    "alb_http_to_https_redirection_check",
+    "db_no_bastion_access",
+    "s3_default_encryption_kms",
+    "vpc_sg_restricted_ports",
+]

@@ -1,0 +1,213 @@
+"""alb-http-to-https-redirection-check: every HTTP listener of an application LB only redirects to HTTPS.
+
+Scenarios:
+- Given an HTTP listener that forwards, on a load balancer with an HTTPS listener whose security
+  groups admit 443 from every source that may reach 80, Then its default action becomes a 301
+  redirect to HTTPS and nothing else of the listener changes (internet-facing and internal alike).
+- Given a listener rule that forwards on the HTTP listener, Then that rule's actions become the redirect.
+- Given no HTTPS listener and a configured ACM certificate, Then an HTTPS:443 listener is created
+  with that certificate and the HTTP listener's forward target, then the HTTP listener redirects.
+- Given no HTTPS listener and no certificate, Then a person is told the steps (no redirect to nothing).
+- Given security groups that admit 80 but not 443 from some source, Then a person is told (a redirect
+  to a closed port is an outage).
+- Given a network or gateway load balancer, Then the control is not applicable.
+- Given a load balancer deleted before the event is handled, Then it is not applicable.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from phiguard.core import security_groups as sg
+from phiguard.core.control import Control, ResourceGone, register
+from phiguard.core.events import application_load_balancers
+from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Trigger, Violation
+
+if TYPE_CHECKING:
+    from mypy_boto3_elbv2.type_defs import ActionTypeDef, ListenerTypeDef, RuleTypeDef
+
+
+def redirect_action(port: int) -> ActionTypeDef:
+    return {
+        "Type": "redirect",
+        "RedirectConfig": {
+            "Protocol": "HTTPS",
+            "Port": str(port),
+            "Host": "#{host}",
+            "Path": "/#{path}",
+            "Query": "#{query}",
+            "StatusCode": "HTTP_301",
+        },
+    }
+
+
+def _forwards(actions: Any) -> bool:
+    return any(a.get("Type") == "forward" for a in actions or [])
+
+
+@register
+class AlbHttpToHttpsRedirectionCheck(Control):
+    control_id = "alb-http-to-https-redirection-check"
+    title = "HTTP listeners of application load balancers redirect to HTTPS"
+    resource_type = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+    hipaa = ("164.312(a)(2)(iv)", "164.312(e)(1)", "164.312(e)(2)(i)", "164.312(e)(2)(ii)")
+    action = Action.FIX
+    permissions = (
+        "elasticloadbalancing:DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:ModifyRule",
+        "elasticloadbalancing:CreateListener",
+        "ec2:DescribeSecurityGroupRules",
+    )
+    triggers = tuple(
+        Trigger("aws.elasticloadbalancing", name, application_load_balancers)
+        for name in ("CreateLoadBalancer", "CreateListener", "ModifyListener", "CreateRule", "ModifyRule")
+    )
+
+    def evaluate(self, ref: ResourceRef) -> Evaluation:
+        elbv2 = self.clients.elbv2(ref.region)
+        try:
+            lb = elbv2.describe_load_balancers(LoadBalancerArns=[ref.resource_id])["LoadBalancers"][0]
+        except elbv2.exceptions.LoadBalancerNotFoundException as e:
+            raise ResourceGone(f"load balancer {ref.resource_id} does not exist") from e
+        if lb.get("Type") != "application":
+            return Evaluation.not_applicable(f"a {lb.get('Type')} load balancer has no HTTP listeners")
+        pages = elbv2.get_paginator("describe_listeners").paginate(LoadBalancerArn=ref.resource_id)
+        listeners = [listener for page in pages for listener in page["Listeners"]]
+        http = [lr for lr in listeners if lr.get("Protocol") == "HTTP"]
+        https = [lr for lr in listeners if lr.get("Protocol") == "HTTPS"]
+        rules = {
+            str(lr["ListenerArn"]): [
+                r for r in elbv2.describe_rules(ListenerArn=lr["ListenerArn"])["Rules"] if not r.get("IsDefault")
+            ]
+            for lr in http
+        }
+        state: JsonDict = {
+            "scheme": lb.get("Scheme"),
+            "listeners": [_listener_state(lr) for lr in listeners],
+            "http_listener_rules": {arn: [_rule_state(r) for r in rs] for arn, rs in rules.items()},
+        }
+        forwarding = [lr for lr in http if _forwards(lr.get("DefaultActions"))]
+        forwarding_rules = [r for rs in rules.values() for r in rs if _forwards(r.get("Actions"))]
+        if not forwarding and not forwarding_rules:
+            return Evaluation.of(state, [])
+        blocker = self._blocker(ref, lb.get("SecurityGroups", []), http, https)
+        https_port = int(https[0].get("Port", 443)) if https else 443
+        violations = [
+            Violation(
+                summary=f"HTTP listener on port {lr.get('Port')} forwards traffic unencrypted",
+                fix=None
+                if blocker
+                else (
+                    f"{'' if https else 'create an HTTPS:443 listener with the configured certificate, then '}"
+                    f"set listener {lr['ListenerArn']} default action to a 301 redirect to HTTPS:{https_port}"
+                ),
+                detail={
+                    "listener_arn": lr["ListenerArn"],
+                    "https_port": https_port,
+                    "create_https": not https,
+                    "forward_actions": list(lr.get("DefaultActions", [])),
+                },
+                manual_steps=blocker,
+            )
+            for lr in forwarding
+        ]
+        violations += [
+            Violation(
+                summary=f"rule {r['RuleArn']} of an HTTP listener forwards traffic unencrypted",
+                fix=None
+                if blocker or not https
+                else f"set rule {r['RuleArn']} actions to a 301 redirect to HTTPS:{https_port}",
+                detail={"rule_arn": r["RuleArn"], "https_port": https_port},
+                manual_steps=blocker
+                or (("Create the HTTPS listener first; then redirect this rule.",) if not https else ()),
+            )
+            for r in forwarding_rules
+        ]
+        return Evaluation.of(state, violations)
+
+    def _blocker(
+        self, ref: ResourceRef, groups: list[str], http: list[ListenerTypeDef], https: list[ListenerTypeDef]
+    ) -> tuple[str, ...]:
+        """Why redirecting would be unsafe, as the steps a person takes; empty when it is safe."""
+        if not https and not self.settings.https_certificate_arn:
+            return (
+                "Request or import an ACM certificate for the load balancer's domain name.",
+                "Create an HTTPS:443 listener with it and the HTTP listener's forward target "
+                f"(TLS policy {self.settings.tls_policy}).",
+                "Then change the HTTP listener's default action to a 301 redirect to HTTPS:443.",
+            )
+        https_port = int(https[0].get("Port", 443)) if https else 443
+        http_ports = [int(lr.get("Port", 80)) for lr in http]
+        rules = []
+        for group_id in groups:
+            group = ResourceRef("AWS::EC2::SecurityGroup", group_id, ref.region, ref.account_id)
+            rules += sg.ingress_rules(self.context, group)
+        sources_http = {sg.source(r) for r in rules if any(_admits(r, p) for p in http_ports)}
+        sources_https = {sg.source(r) for r in rules if _admits(r, https_port)}
+        missing = sorted(sources_http - sources_https)
+        if not missing:
+            return ()
+        return (
+            f"The load balancer's security groups admit HTTP but not port {https_port} from: "
+            f"{', '.join(missing)}; a redirect would send those clients to a closed port.",
+            f"Authorize tcp {https_port} from those sources on the load balancer's security group "
+            f"({', '.join(groups)}).",
+            f"Then change the HTTP listener's default action to a 301 redirect to HTTPS:{https_port}.",
+        )
+
+    def remediate(self, ref: ResourceRef, evaluation: Evaluation) -> list[str]:
+        elbv2 = self.clients.elbv2(ref.region)
+        changes = []
+        for violation in evaluation.fixable:
+            detail = violation.detail
+            port = int(detail["https_port"])
+            if detail.get("create_https"):
+                elbv2.create_listener(
+                    LoadBalancerArn=ref.resource_id,
+                    Protocol="HTTPS",
+                    Port=port,
+                    SslPolicy=self.settings.tls_policy,
+                    Certificates=[{"CertificateArn": str(self.settings.https_certificate_arn)}],
+                    DefaultActions=list(detail["forward_actions"]),
+                )
+                changes.append(f"created HTTPS:{port} listener with certificate {self.settings.https_certificate_arn}")
+            if "listener_arn" in detail:
+                elbv2.modify_listener(ListenerArn=str(detail["listener_arn"]), DefaultActions=[redirect_action(port)])
+            else:
+                elbv2.modify_rule(RuleArn=str(detail["rule_arn"]), Actions=[redirect_action(port)])
+            changes.append(violation.fix or "")
+        return changes
+
+
+def _admits(rule: Any, port: int) -> bool:
+    protocol = str(rule.get("IpProtocol"))
+    if protocol == sg.ALL_PROTOCOLS:
+        return True
+    low, high = rule.get("FromPort", -1), rule.get("ToPort", -1)
+    return protocol in ("tcp", "6") and (low == -1 or low <= port <= high)
+
+
+def _listener_state(listener: ListenerTypeDef) -> JsonDict:
+    return {
+        "arn": listener.get("ListenerArn"),
+        "protocol": listener.get("Protocol"),
+        "port": listener.get("Port"),
+        "ssl_policy": listener.get("SslPolicy"),
+        "default_actions": [_action_state(a) for a in listener.get("DefaultActions", [])],
+    }
+
+
+def _rule_state(rule: RuleTypeDef) -> JsonDict:
+    return {
+        "arn": rule.get("RuleArn"),
+        "priority": rule.get("Priority"),
+        "actions": [_action_state(a) for a in rule.get("Actions", [])],
+    }
+
+
+def _action_state(action: Any) -> JsonDict:
+    keep = ("Type", "TargetGroupArn", "RedirectConfig", "Order")
+    return {k: action[k] for k in keep if k in action}

@@ -1,0 +1,47 @@
+"""The one boto3 client factory: lazy, cached per service and region, adaptive retries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_rds import RDSClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+
+_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 6}, connect_timeout=5, read_timeout=20)
+
+
+class Clients:
+    """Creates clients on first use, so tests that start moto after import are still mocked."""
+
+    def __init__(self, session: boto3.session.Session | None = None) -> None:
+        self._session = session
+        self._cache: dict[tuple[str, str | None], Any] = {}
+
+    def _client(self, service: str, region: str | None) -> Any:
+        key = (service, region)
+        if key not in self._cache:
+            session = self._session or boto3.session.Session()
+            self._cache[key] = session.client(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
+        return self._cache[key]
+
+    def ec2(self, region: str) -> EC2Client:
+        return self._client("ec2", region)  # type: ignore[no-any-return]
+
+    def s3(self, region: str) -> S3Client:
+        return self._client("s3", region)  # type: ignore[no-any-return]
+
+    def elbv2(self, region: str) -> ElasticLoadBalancingv2Client:
+        return self._client("elbv2", region)  # type: ignore[no-any-return]
+
+    def rds(self, region: str) -> RDSClient:
+        return self._client("rds", region)  # type: ignore[no-any-return]
+
+    def sns(self, region: str | None = None) -> SNSClient:
+        return self._client("sns", region)  # type: ignore[no-any-return]

@@ -1,0 +1,85 @@
+"""The Control base class and the registry every control declares itself into."""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
+
+from phiguard.core.aws import Clients
+from phiguard.core.model import Action, ApiCall, Evaluation, ResourceRef, Trigger
+from phiguard.core.settings import Settings
+
+
+class ResourceGone(Exception):
+    """The resource named by the event no longer exists (or never did)."""
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    clients: Clients
+
+
+class Control(ABC):
+    """One desired state of the HIPAA baseline: a read-only evaluation and an idempotent fix."""
+
+    control_id: ClassVar[str]
+    title: ClassVar[str]
+    resource_type: ClassVar[str]
+    hipaa: ClassVar[tuple[str, ...]]
+    action: ClassVar[Action]
+    permissions: ClassVar[tuple[str, ...]]  # every IAM action evaluate() and remediate() use
+    triggers: ClassVar[tuple[Trigger, ...]]
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.settings = context.settings
+        self.clients = context.clients
+
+    def resolve(self, ref: ResourceRef) -> ResourceRef:
+        """Turn a reference by name into one by id; raise ResourceGone when nothing matches."""
+        return ref
+
+    @abstractmethod
+    def evaluate(self, ref: ResourceRef) -> Evaluation:
+        """Read live state and judge it; never changes anything."""
+
+    def remediate(self, ref: ResourceRef, evaluation: Evaluation) -> list[str]:
+        """Apply the fixable violations' fixes; return what was changed, one line per change."""
+        raise NotImplementedError(f"{self.control_id} is notify-only")
+
+
+C = TypeVar("C", bound=type[Control])
+
+_REGISTRY: dict[str, type[Control]] = {}
+
+
+def register(cls: C) -> C:
+    """Class decorator: add a control to the registry (ids are unique)."""
+    if cls.control_id in _REGISTRY and _REGISTRY[cls.control_id] is not cls:
+        raise ValueError(f"control id {cls.control_id} registered twice")
+    _REGISTRY[cls.control_id] = cls
+    return cls
+
+
+def all_controls() -> list[type[Control]]:
+    importlib.import_module("phiguard.controls")
+    return sorted(_REGISTRY.values(), key=lambda c: c.control_id)
+
+
+def get_control(control_id: str) -> type[Control]:
+    importlib.import_module("phiguard.controls")
+    return _REGISTRY[control_id]
+
+
+def triggered_by(call: ApiCall) -> list[tuple[type[Control], Trigger]]:
+    """Which controls care about this API call, with the trigger that says where the resource is."""
+    return [
+        (control, trigger)
+        for control in all_controls()
+        for trigger in control.triggers
+        if (trigger.source, trigger.event_source, trigger.event_name)
+        == (call.source, call.event_source, call.event_name)
+    ]

@@ -1,0 +1,207 @@
+"""The value types every part of PHI Guard speaks: resources, findings, outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+JsonDict = dict[str, Any]
+
+
+class Mode(StrEnum):
+    ENFORCE = "enforce"
+    DRY_RUN = "dry-run"
+
+
+class Action(StrEnum):
+    """What the catalogue says a control does about a violation."""
+
+    FIX = "fix"
+    NOTIFY = "notify"
+
+
+class Status(StrEnum):
+    COMPLIANT = "compliant"
+    NON_COMPLIANT = "non_compliant"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class Outcome(StrEnum):
+    """What happened to one (control, resource) pair; every value but two is notified."""
+
+    COMPLIANT = "compliant"
+    NOT_APPLICABLE = "not_applicable"
+    REMEDIATED = "remediated"
+    WOULD_REMEDIATE = "would_remediate"
+    NEEDS_ATTENTION = "needs_attention"
+    FAILED = "failed"
+
+    @property
+    def notified(self) -> bool:
+        return self not in (Outcome.COMPLIANT, Outcome.NOT_APPLICABLE)
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """Where to look: the event only names the resource, controls re-read it live."""
+
+    resource_type: str
+    resource_id: str
+    region: str
+    account_id: str
+    by_name: bool = False  # resource_id is a name that the control must resolve (groupName)
+
+    def __str__(self) -> str:
+        return f"{self.resource_type} {self.resource_id} ({self.account_id}/{self.region})"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made the API call that triggered the evaluation."""
+
+    arn: str
+    principal_type: str
+    session_issuer_arn: str | None
+    event_time: str
+    event_name: str
+    event_id: str
+    source_ip: str | None = None
+
+    @property
+    def display(self) -> str:
+        return self.arn or self.principal_type or "unknown"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One offending part of a resource (one rule, one listener, one setting)."""
+
+    summary: str
+    fix: str | None  # the exact change a remediation makes; None when a person must act
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    manual_steps: tuple[str, ...] = ()
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    status: Status
+    state: JsonDict  # the live state the verdict was made on, recorded as evidence
+    violations: tuple[Violation, ...] = ()
+    reason: str = ""
+
+    @classmethod
+    def not_applicable(cls, reason: str) -> Evaluation:
+        return cls(Status.NOT_APPLICABLE, {}, (), reason)
+
+    @classmethod
+    def of(cls, state: JsonDict, violations: list[Violation] | tuple[Violation, ...]) -> Evaluation:
+        status = Status.NON_COMPLIANT if violations else Status.COMPLIANT
+        return cls(status, state, tuple(violations))
+
+    @property
+    def fixable(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.fixable)
+
+    @property
+    def manual(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if not v.fixable)
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """A successful or failed CloudTrail-recorded API call, as EventBridge delivered it."""
+
+    source: str  # EventBridge source, e.g. "aws.ec2"
+    event_source: str  # CloudTrail's detail.eventSource, e.g. "ec2.amazonaws.com"
+    event_name: str
+    region: str
+    account_id: str
+    request: JsonDict  # detail.requestParameters (may be empty)
+    response: JsonDict  # detail.responseElements (may be empty)
+    actor: Actor
+    error_code: str | None = None
+
+    def ref(self, resource_type: str, resource_id: str, *, by_name: bool = False) -> ResourceRef:
+        return ResourceRef(resource_type, resource_id, self.region, self.account_id, by_name)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A CloudTrail API call that can cause a control's drift, and where its resource is."""
+
+    source: str  # EventBridge source, e.g. "aws.ec2"
+    event_name: str
+    resources: Callable[[ApiCall], list[ResourceRef]]
+
+    @property
+    def event_source(self) -> str:
+        """CloudTrail's eventSource for the same service, e.g. "ec2.amazonaws.com"."""
+        return self.source.removeprefix("aws.") + ".amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Result:
+    """The record of one (control, resource) evaluation: what was wrong, what changed."""
+
+    control_id: str
+    title: str
+    hipaa: tuple[str, ...]
+    resource: ResourceRef
+    outcome: Outcome
+    mode: Mode
+    actor: Actor | None
+    violations: tuple[Violation, ...] = ()
+    changes: tuple[str, ...] = ()
+    remaining: tuple[Violation, ...] = ()
+    state_before: JsonDict = field(default_factory=dict)
+    state_after: JsonDict | None = None
+    error: str | None = None
+    reason: str = ""
+    notification_error: str | None = None
+
+    def to_json(self) -> JsonDict:
+        return {
+            "control_id": self.control_id,
+            "title": self.title,
+            "hipaa": list(self.hipaa),
+            "outcome": str(self.outcome),
+            "mode": str(self.mode),
+            "resource": {
+                "type": self.resource.resource_type,
+                "id": self.resource.resource_id,
+                "region": self.resource.region,
+                "account_id": self.resource.account_id,
+            },
+            "actor": None
+            if self.actor is None
+            else {
+                "arn": self.actor.arn,
+                "type": self.actor.principal_type,
+                "event_name": self.actor.event_name,
+                "event_time": self.actor.event_time,
+                "event_id": self.actor.event_id,
+                "source_ip": self.actor.source_ip,
+            },
+            "violations": [_violation_json(v) for v in self.violations],
+            "changes": list(self.changes),
+            "remaining": [_violation_json(v) for v in self.remaining],
+            "state_before": self.state_before,
+            "state_after": self.state_after,
+            "error": self.error,
+            "reason": self.reason,
+        }
+
+
+def _violation_json(violation: Violation) -> JsonDict:
+    return {
+        "summary": violation.summary,
+        "fix": violation.fix,
+        "detail": dict(violation.detail),
+        "manual_steps": list(violation.manual_steps),
+    }

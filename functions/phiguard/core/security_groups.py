@@ -1,0 +1,103 @@
+"""Security-group reads and writes shared by the network controls (rule-level, never whole groups)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from phiguard.core.control import Context, ResourceGone
+from phiguard.core.model import JsonDict, ResourceRef
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.type_defs import SecurityGroupRuleTypeDef
+
+WORLD_V4, WORLD_V6 = "0.0.0.0/0", "::/0"
+ALL_PROTOCOLS = "-1"
+_GONE = ("InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidGroupId.NotFound")
+
+
+def resolve(context: Context, ref: ResourceRef) -> ResourceRef:
+    """A rule added by group name (default VPC only, in EC2's API) becomes a reference by id."""
+    if not ref.by_name:
+        return ref
+    ec2 = context.clients.ec2(ref.region)
+    groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [ref.resource_id]}])[
+        "SecurityGroups"
+    ]
+    if len(groups) > 1:
+        default_vpcs = {
+            v["VpcId"] for v in ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+        }
+        groups = [g for g in groups if g.get("VpcId") in default_vpcs]
+    if len(groups) != 1:
+        raise ResourceGone(f"no single security group named {ref.resource_id!r} in the default VPC")
+    return ResourceRef(ref.resource_type, groups[0]["GroupId"], ref.region, ref.account_id)
+
+
+def ingress_rules(context: Context, ref: ResourceRef) -> list[SecurityGroupRuleTypeDef]:
+    """Every ingress rule of the group, one CIDR / reference / prefix list per rule."""
+    ec2 = context.clients.ec2(ref.region)
+    try:
+        pages = ec2.get_paginator("describe_security_group_rules").paginate(
+            Filters=[{"Name": "group-id", "Values": [ref.resource_id]}]
+        )
+        rules = [rule for page in pages for rule in page["SecurityGroupRules"]]
+        if not rules:  # no rules at all, or no group: tell the two apart
+            ec2.describe_security_groups(GroupIds=[ref.resource_id])
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in _GONE:
+            raise ResourceGone(f"security group {ref.resource_id} does not exist") from e
+        raise
+    return [rule for rule in rules if not rule.get("IsEgress")]
+
+
+def source(rule: SecurityGroupRuleTypeDef) -> str:
+    referenced = rule.get("ReferencedGroupInfo", {}).get("GroupId")
+    return str(rule.get("CidrIpv4") or rule.get("CidrIpv6") or rule.get("PrefixListId") or referenced or "?")
+
+
+def ports(rule: SecurityGroupRuleTypeDef) -> str:
+    protocol = str(rule.get("IpProtocol"))
+    if protocol == ALL_PROTOCOLS:
+        return "all traffic"
+    low, high = rule.get("FromPort"), rule.get("ToPort")
+    if low in (None, -1):
+        return f"{protocol} all ports"
+    return f"{protocol} {low}" if low == high else f"{protocol} {low}-{high}"
+
+
+def describe(rule: SecurityGroupRuleTypeDef) -> str:
+    return f"{rule.get('SecurityGroupRuleId')} ({ports(rule)} from {source(rule)})"
+
+
+def rule_state(rules: list[SecurityGroupRuleTypeDef]) -> list[JsonDict]:
+    """The rules as evidence: stable order, JSON-ready."""
+    keys = ("SecurityGroupRuleId", "IpProtocol", "FromPort", "ToPort", "CidrIpv4", "CidrIpv6", "PrefixListId")
+    state: list[JsonDict] = []
+    for rule in rules:
+        entry: dict[str, Any] = {k: rule.get(k) for k in keys if rule.get(k) is not None}
+        referenced = rule.get("ReferencedGroupInfo", {}).get("GroupId")
+        if referenced:
+            entry["ReferencedGroupId"] = referenced
+        if rule.get("Description"):
+            entry["Description"] = rule.get("Description")
+        state.append(entry)
+    return sorted(state, key=lambda r: str(r.get("SecurityGroupRuleId")))
+
+
+def revoke(context: Context, ref: ResourceRef, rule_ids: list[str]) -> None:
+    """Revoke exactly these rules by id (moto and AWS agree on this form, descriptions or not)."""
+    if not rule_ids:
+        return
+    try:
+        context.clients.ec2(ref.region).revoke_security_group_ingress(
+            GroupId=ref.resource_id, SecurityGroupRuleIds=rule_ids
+        )
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") != "InvalidSecurityGroupRuleId.NotFound":
+            raise
+        # Someone else removed a rule first: revoke the rest one by one, tolerating the gone ones.
+        if len(rule_ids) > 1:
+            for rule_id in rule_ids:
+                revoke(context, ref, [rule_id])

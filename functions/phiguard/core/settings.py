@@ -1,0 +1,91 @@
+"""Deployment settings, read once from the environment; a bad value fails fast and names the variable."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from phiguard.core.model import Mode
+
+_SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+
+
+class SettingsError(ValueError):
+    """A deployment setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode = Mode.DRY_RUN
+    topic_arn: str | None = None
+    self_role_arns: frozenset[str] = frozenset()
+    s3_kms_key_id: str | None = None
+    authorized_public_ports: frozenset[int] = frozenset({80, 443})
+    bastion_sg_ids: frozenset[str] = frozenset()
+    database_sg_ids: frozenset[str] = frozenset()
+    public_lb_sg_ids: frozenset[str] = frozenset()
+    https_certificate_arn: str | None = None
+    tls_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        defaults = cls()
+        return cls(
+            mode=_mode(env.get("PHIGUARD_MODE", str(defaults.mode))),
+            topic_arn=_arn(env, "PHIGUARD_TOPIC_ARN"),
+            self_role_arns=frozenset(_arn_list(env, "PHIGUARD_SELF_ROLE_ARNS")),
+            s3_kms_key_id=env.get("PHIGUARD_S3_KMS_KEY_ID") or None,
+            authorized_public_ports=_ports(env, "PHIGUARD_AUTHORIZED_PUBLIC_PORTS") or defaults.authorized_public_ports,
+            bastion_sg_ids=_sg_ids(env, "PHIGUARD_BASTION_SG_IDS"),
+            database_sg_ids=_sg_ids(env, "PHIGUARD_DATABASE_SG_IDS"),
+            public_lb_sg_ids=_sg_ids(env, "PHIGUARD_PUBLIC_LB_SG_IDS"),
+            https_certificate_arn=_arn(env, "PHIGUARD_HTTPS_CERTIFICATE_ARN"),
+            tls_policy=env.get("PHIGUARD_TLS_POLICY") or defaults.tls_policy,
+        )
+
+
+def _items(env: Mapping[str, str], name: str) -> list[str]:
+    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+
+
+def _mode(value: str) -> Mode:
+    try:
+        return Mode(value.strip().lower())
+    except ValueError:
+        allowed = ", ".join(m.value for m in Mode)
+        raise SettingsError(f"PHIGUARD_MODE={value!r} is not one of: {allowed}") from None
+
+
+def _arn(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    if value and not value.startswith("arn:"):
+        raise SettingsError(f"{name}={value!r} is not an ARN")
+    return value or None
+
+
+def _arn_list(env: Mapping[str, str], name: str) -> list[str]:
+    values = _items(env, name)
+    for value in values:
+        if not value.startswith("arn:"):
+            raise SettingsError(f"{name} has {value!r}, which is not an ARN")
+    return values
+
+
+def _ports(env: Mapping[str, str], name: str) -> frozenset[int]:
+    ports: set[int] = set()
+    for item in _items(env, name):
+        if not item.isdigit() or not 1 <= int(item) <= 65535:
+            raise SettingsError(f"{name} has {item!r}, which is not a TCP port (1-65535)")
+        ports.add(int(item))
+    return frozenset(ports)
+
+
+def _sg_ids(env: Mapping[str, str], name: str) -> frozenset[str]:
+    ids = _items(env, name)
+    for group_id in ids:
+        if not _SG_ID.match(group_id):
+            raise SettingsError(f"{name} has {group_id!r}, which is not a security group id (sg-...)")
+    return frozenset(ids)

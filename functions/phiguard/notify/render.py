@@ -1,0 +1,90 @@
+"""Notification bodies, pure: plain text for people, full JSON for programs."""
+
+from __future__ import annotations
+
+import json
+
+from phiguard.core.model import Outcome, Result, Violation
+
+SUBJECT_LIMIT = 100  # SNS: at most 100 printable ASCII characters, no line breaks
+
+_HEADLINES = {
+    Outcome.REMEDIATED: "PHI Guard fixed a HIPAA baseline drift.",
+    Outcome.WOULD_REMEDIATE: "PHI Guard found a HIPAA baseline drift (dry-run mode: nothing was changed).",
+    Outcome.NEEDS_ATTENTION: "PHI Guard found a HIPAA baseline drift that needs a person.",
+    Outcome.FAILED: "PHI Guard could not fix a HIPAA baseline drift. Action needed.",
+    Outcome.COMPLIANT: "PHI Guard found the resource compliant.",
+    Outcome.NOT_APPLICABLE: "PHI Guard found the control not applicable.",
+}
+
+_SUBJECT_WORDS = {
+    Outcome.REMEDIATED: "Fixed",
+    Outcome.WOULD_REMEDIATE: "Would fix (dry-run)",
+    Outcome.NEEDS_ATTENTION: "Action needed",
+    Outcome.FAILED: "FAILED to fix",
+    Outcome.COMPLIANT: "Compliant",
+    Outcome.NOT_APPLICABLE: "Not applicable",
+}
+
+
+def subject(result: Result) -> str:
+    text = f"PHI Guard: {_SUBJECT_WORDS[result.outcome]}: {result.control_id} on {result.resource.resource_id}"
+    text = "".join(c if 32 <= ord(c) < 127 else "?" for c in text)
+    return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
+
+
+def _bullets(lines: list[str] | tuple[str, ...]) -> list[str]:
+    return [f"  - {line}" for line in lines] or ["  (none)"]
+
+
+def _steps(violations: tuple[Violation, ...]) -> list[str]:
+    lines: list[str] = []
+    for violation in violations:
+        lines.append(f"  {violation.summary}")
+        lines += [f"    {n}. {step}" for n, step in enumerate(violation.manual_steps, 1)]
+    return lines
+
+
+def email_text(result: Result) -> str:
+    r, res = result, result.resource
+    lines = [_HEADLINES[r.outcome], "", "What was wrong:", *_bullets([v.summary for v in r.violations])]
+    if r.outcome is Outcome.REMEDIATED or (r.changes and r.outcome is not Outcome.WOULD_REMEDIATE):
+        lines += ["", "What PHI Guard changed:", *_bullets(r.changes)]
+    if r.outcome is Outcome.WOULD_REMEDIATE:
+        lines += ["", "What PHI Guard would change in enforce mode:", *_bullets(r.changes)]
+    if r.remaining:
+        lines += ["", "What a person must do:", *_steps(r.remaining)]
+    if r.error:
+        lines += ["", "Why it failed:", f"  {r.error}"]
+    actor = r.actor
+    lines += [
+        "",
+        f"Resource:   {res.resource_type} {res.resource_id}",
+        f"Account:    {res.account_id}   Region: {res.region}",
+        f"Control:    {r.control_id} ({r.title})",
+        f"HIPAA:      45 CFR {', '.join(r.hipaa)}",
+        f"Changed by: {actor.display if actor else 'unknown'}",
+        f"When:       {actor.event_time if actor else 'unknown'} ({actor.event_name if actor else '-'}, "
+        f"event {actor.event_id if actor else '-'})",
+        f"Mode:       {r.mode}",
+        "",
+        "State before:",
+        _indent(json.dumps(r.state_before, indent=2, sort_keys=True, default=str)),
+    ]
+    if r.state_after is not None:
+        lines += ["State after:", _indent(json.dumps(r.state_after, indent=2, sort_keys=True, default=str))]
+    return "\n".join(lines) + "\n"
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def message_json(result: Result) -> str:
+    return json.dumps(result.to_json(), sort_keys=True, default=str)
+
+
+def sns_message(result: Result) -> str:
+    """One SNS message, one body per protocol (MessageStructure=json)."""
+    text, full = email_text(result), message_json(result)
+    return json.dumps({"default": text, "email": text, "sqs": full, "lambda": full, "https": full})

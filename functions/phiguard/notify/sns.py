@@ -1,0 +1,40 @@
+"""Publish one SNS message per outcome, with attributes that subscription filters can use."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from phiguard.core.aws import Clients
+from phiguard.core.model import Result
+from phiguard.notify.render import sns_message, subject
+
+logger = Logger()
+
+
+class SnsPublisher:
+    def __init__(self, clients: Clients, topic_arn: str | None) -> None:
+        self.clients = clients
+        self.topic_arn = topic_arn
+
+    def __call__(self, result: Result) -> None:
+        if not self.topic_arn:
+            logger.warning("no topic configured; notification only logged", result=result.to_json())
+            return
+        region = self.topic_arn.split(":")[3]
+        response = self.clients.sns(region).publish(
+            TopicArn=self.topic_arn,
+            Subject=subject(result),
+            Message=sns_message(result),
+            MessageStructure="json",
+            MessageAttributes={
+                "control_id": {"DataType": "String", "StringValue": result.control_id},
+                "outcome": {"DataType": "String", "StringValue": str(result.outcome)},
+                "resource_type": {"DataType": "String", "StringValue": result.resource.resource_type},
+            },
+        )
+        logger.info(
+            "notified",
+            control_id=result.control_id,
+            outcome=str(result.outcome),
+            message_id=response.get("MessageId"),
+        )

@@ -1,0 +1,311 @@
+"""The HIPAA three-tier reference architecture, built compliant in whatever AWS boto3 points at.
+
+VPC over two AZs (2 public, 4 private subnets), bastion and NAT instances, frontend
+(internet-facing) and backend (internal) application load balancers with HTTPS listeners (ACM
+certificates) and HTTP listeners that redirect, one security group per tier, a Multi-AZ MySQL RDS
+instance reachable only from the backend tier, a KMS key, an SSE-KMS bucket behind a gateway VPC
+endpoint with TLS-only access, and a CloudTrail trail.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from phiguard_local.embedded import ACCOUNT_ID, REGION
+
+ORG_CIDR = "203.0.113.0/24"  # the organisation's addresses: the only SSH source of the bastion
+VPC_CIDR = "10.20.0.0/16"
+AZS = (f"{REGION}a", f"{REGION}b")
+REDIRECT = {
+    "Type": "redirect",
+    "RedirectConfig": {
+        "Protocol": "HTTPS",
+        "Port": "443",
+        "Host": "#{host}",
+        "Path": "/#{path}",
+        "Query": "#{query}",
+        "StatusCode": "HTTP_301",
+    },
+}
+
+
+@dataclass(frozen=True)
+class RefArch:
+    vpc_id: str
+    kms_key_arn: str
+    bucket: str
+    trail_bucket: str
+    groups: dict[str, str]  # tier -> security group id
+    load_balancers: dict[str, str]  # "frontend" / "backend" -> ARN
+    http_listeners: dict[str, str]
+    https_listeners: dict[str, str]
+    target_groups: dict[str, str]
+    db_instance: str
+    bastion_instance: str
+
+
+def _tag(name: str, role: str | None = None) -> list[dict[str, Any]]:
+    tags = [{"Key": "Name", "Value": name}]
+    if role:
+        tags.append({"Key": "phiguard:role", "Value": role})
+    return tags
+
+
+def build() -> RefArch:
+    ec2, s3, kms = boto3.client("ec2"), boto3.client("s3"), boto3.client("kms")
+    elbv2, rds, acm = boto3.client("elbv2"), boto3.client("rds"), boto3.client("acm")
+
+    key_arn = kms.create_key(Description="PHI Guard demo: PHI at rest")["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/phi-data", TargetKeyId=key_arn)
+
+    vpc_id = ec2.create_vpc(CidrBlock=VPC_CIDR, TagSpecifications=[{"ResourceType": "vpc", "Tags": _tag("phi-vpc")}])[
+        "Vpc"
+    ]["VpcId"]
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+    subnets: dict[str, str] = {}
+    layout = [("public", 0), ("app", 10), ("db", 20)]
+    for tier, base in layout:
+        for i, az in enumerate(AZS):
+            subnets[f"{tier}-{az[-1]}"] = ec2.create_subnet(
+                VpcId=vpc_id,
+                CidrBlock=f"10.20.{base + i}.0/24",
+                AvailabilityZone=az,
+                TagSpecifications=[{"ResourceType": "subnet", "Tags": _tag(f"{tier}-{az[-1]}")}],
+            )["Subnet"]["SubnetId"]
+    public_rt = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=public_rt, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    private_rt = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    for name, subnet in subnets.items():
+        ec2.associate_route_table(RouteTableId=public_rt if name.startswith("public") else private_rt, SubnetId=subnet)
+
+    def group(name: str, description: str, role: str | None = None) -> str:
+        return ec2.create_security_group(
+            GroupName=name,
+            Description=description,
+            VpcId=vpc_id,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": _tag(name, role)}],
+        )["GroupId"]
+
+    groups = {
+        "bastion": group("bastion-sg", "Bastion host: SSH from the organisation only", "bastion"),
+        "nat": group("nat-sg", "NAT instance: outbound for the private subnets"),
+        "frontend-lb": group("frontend-lb-sg", "Internet-facing load balancer"),
+        "frontend": group("frontend-sg", "Frontend instances"),
+        "backend-lb": group("backend-lb-sg", "Internal load balancer"),
+        "backend": group("backend-sg", "Backend instances"),
+        "database": group("database-sg", "MySQL: backend tier only", "database"),
+    }
+
+    def allow(
+        tier: str,
+        port: int,
+        *,
+        cidr: str | None = None,
+        cidr6: str | None = None,
+        source: str | None = None,
+        note: str,
+    ) -> None:
+        permission: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port}
+        if cidr:
+            permission["IpRanges"] = [{"CidrIp": cidr, "Description": note}]
+        if cidr6:
+            permission["Ipv6Ranges"] = [{"CidrIpv6": cidr6, "Description": note}]
+        if source:
+            permission["UserIdGroupPairs"] = [{"GroupId": groups[source], "Description": note}]
+        ec2.authorize_security_group_ingress(GroupId=groups[tier], IpPermissions=[permission])
+
+    allow("bastion", 22, cidr=ORG_CIDR, note="SSH from the organisation")
+    for port in (80, 443):
+        allow("nat", port, cidr=VPC_CIDR, note="outbound via NAT")
+        allow("frontend-lb", port, cidr="0.0.0.0/0", cidr6="::/0", note="public entrance")
+        allow("backend-lb", port, source="frontend", note="frontend to backend LB")
+    allow("frontend", 443, source="frontend-lb", note="from the public load balancer")
+    allow("frontend", 22, source="bastion", note="admin SSH via the bastion")
+    allow("backend", 8443, source="backend-lb", note="from the internal load balancer")
+    allow("backend", 22, source="bastion", note="admin SSH via the bastion")
+    allow("database", 3306, source="backend", note="MySQL from the backend tier")
+
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+
+    def instance(name: str, subnet: str, tier: str, role: str | None = None, public: bool = False) -> str:
+        return ec2.run_instances(
+            ImageId=image,
+            InstanceType="t3.micro",
+            MinCount=1,
+            MaxCount=1,
+            NetworkInterfaces=[
+                {
+                    "DeviceIndex": 0,
+                    "SubnetId": subnets[subnet],
+                    "Groups": [groups[tier]],
+                    "AssociatePublicIpAddress": public,
+                }
+            ],
+            TagSpecifications=[{"ResourceType": "instance", "Tags": _tag(name, role)}],
+        )["Instances"][0]["InstanceId"]
+
+    bastion = instance("bastion", "public-a", "bastion", "bastion", public=True)
+    instance("nat", "public-b", "nat", public=True)
+    autoscaling = boto3.client("autoscaling")
+    for tier in ("frontend", "backend"):
+        autoscaling.create_launch_configuration(
+            LaunchConfigurationName=f"{tier}-lc",
+            ImageId=image,
+            InstanceType="t3.micro",
+            SecurityGroups=[groups[tier]],
+        )
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=f"{tier}-asg",
+            LaunchConfigurationName=f"{tier}-lc",
+            MinSize=1,
+            MaxSize=2,
+            DesiredCapacity=1,
+            VPCZoneIdentifier=f"{subnets['app-a']},{subnets['app-b']}",
+        )
+
+    certificates = {
+        tier: acm.request_certificate(DomainName=f"{tier}.phi.example.com", ValidationMethod="DNS")["CertificateArn"]
+        for tier in ("frontend", "backend")
+    }
+    load_balancers, http_listeners, https_listeners, target_groups = {}, {}, {}, {}
+    for tier, scheme, subnet_tier in (
+        ("frontend", "internet-facing", "public"),
+        ("backend", "internal", "app"),
+    ):
+        lb = elbv2.create_load_balancer(
+            Name=f"{tier}-alb",
+            Type="application",
+            Scheme=scheme,
+            Subnets=[subnets[f"{subnet_tier}-a"], subnets[f"{subnet_tier}-b"]],
+            SecurityGroups=[groups[f"{tier}-lb"]],
+        )["LoadBalancers"][0]["LoadBalancerArn"]
+        tg = elbv2.create_target_group(
+            Name=f"{tier}-tg",
+            Protocol="HTTPS",
+            Port=443 if tier == "frontend" else 8443,
+            VpcId=vpc_id,
+            TargetType="instance",
+        )["TargetGroups"][0]["TargetGroupArn"]
+        https_listeners[tier] = elbv2.create_listener(
+            LoadBalancerArn=lb,
+            Protocol="HTTPS",
+            Port=443,
+            SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+            Certificates=[{"CertificateArn": certificates[tier]}],
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
+        )["Listeners"][0]["ListenerArn"]
+        http_listeners[tier] = elbv2.create_listener(
+            LoadBalancerArn=lb,
+            Protocol="HTTP",
+            Port=80,
+            DefaultActions=[REDIRECT],  # type: ignore[list-item]
+        )["Listeners"][0]["ListenerArn"]
+        load_balancers[tier], target_groups[tier] = lb, tg
+
+    rds.create_db_subnet_group(
+        DBSubnetGroupName="phi-db",
+        DBSubnetGroupDescription="database subnets",
+        SubnetIds=[subnets["db-a"], subnets["db-b"]],
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier="phi-mysql",
+        Engine="mysql",
+        DBInstanceClass="db.t3.medium",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="not-a-real-password-1",
+        MultiAZ=True,
+        DBSubnetGroupName="phi-db",
+        VpcSecurityGroupIds=[groups["database"]],
+        PubliclyAccessible=False,
+        StorageEncrypted=True,
+        KmsKeyId=key_arn,
+        BackupRetentionPeriod=7,
+        DeletionProtection=True,
+    )
+
+    bucket = f"phi-data-{ACCOUNT_ID}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": key_arn,
+                    },
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+    )
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ],
+            }
+        ),
+    )
+    ec2.create_vpc_endpoint(
+        VpcId=vpc_id,
+        ServiceName=f"com.amazonaws.{REGION}.s3",
+        VpcEndpointType="Gateway",
+        RouteTableIds=[private_rt],
+    )
+
+    trail_bucket = f"phi-audit-trail-{ACCOUNT_ID}"
+    s3.create_bucket(Bucket=trail_bucket)
+    s3.put_bucket_encryption(
+        Bucket=trail_bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": key_arn,
+                    },
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+    )
+    cloudtrail = boto3.client("cloudtrail")
+    cloudtrail.create_trail(
+        Name="phi-audit",
+        S3BucketName=trail_bucket,
+        IsMultiRegionTrail=True,
+        EnableLogFileValidation=True,
+        KmsKeyId=key_arn,
+    )
+    cloudtrail.start_logging(Name="phi-audit")
+
+    return RefArch(
+        vpc_id=vpc_id,
+        kms_key_arn=key_arn,
+        bucket=bucket,
+        trail_bucket=trail_bucket,
+        groups=groups,
+        load_balancers=load_balancers,
+        http_listeners=http_listeners,
+        https_listeners=https_listeners,
+        target_groups=target_groups,
+        db_instance="phi-mysql",
+        bastion_instance=bastion,
+    )

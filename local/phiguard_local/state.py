@@ -1,0 +1,95 @@
+"""Live state of the reference architecture, read back through the AWS API, and checks on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from phiguard_local.refarch import RefArch
+
+KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
+
+
+def _encryption(bucket: str) -> list[dict[str, Any]]:
+    try:
+        rules = boto3.client("s3").get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    except ClientError as e:
+        if e.response["Error"]["Code"] == "ServerSideEncryptionConfigurationNotFoundError":
+            return []
+        raise
+    return [dict(r) for r in rules]
+
+
+def _rules(group_id: str) -> list[dict[str, Any]]:
+    """Ingress rules without their ids (a rule re-added by a fix gets a new id but is the same rule)."""
+    rules = boto3.client("ec2").describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
+        "SecurityGroupRules"
+    ]
+    keys = ("IpProtocol", "FromPort", "ToPort", "CidrIpv4", "CidrIpv6", "PrefixListId", "Description")
+    shaped = [
+        {
+            **{k: r[k] for k in keys if k in r},
+            **({"ReferencedGroupId": r["ReferencedGroupInfo"]["GroupId"]} if r.get("ReferencedGroupInfo") else {}),
+        }
+        for r in rules
+        if not r["IsEgress"]
+    ]
+    return sorted(shaped, key=lambda r: sorted((k, str(v)) for k, v in r.items()))
+
+
+def _listeners(lb_arn: str) -> dict[str, Any]:
+    listeners = boto3.client("elbv2").describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]
+    return {
+        f"{listener['Protocol']}:{listener['Port']}": {
+            "arn": listener["ListenerArn"],
+            "default_actions": listener["DefaultActions"],
+            "ssl_policy": listener.get("SslPolicy"),
+            "certificates": [c["CertificateArn"] for c in listener.get("Certificates", [])],
+        }
+        for listener in listeners
+    }
+
+
+def snapshot(arch: RefArch) -> dict[str, Any]:
+    return {
+        "bucket_encryption": {b: _encryption(b) for b in (arch.bucket, arch.trail_bucket)},
+        "security_groups": {tier: {"id": gid, "ingress": _rules(gid)} for tier, gid in arch.groups.items()},
+        "load_balancers": {
+            tier: {"arn": arn, "listeners": _listeners(arn)} for tier, arn in arch.load_balancers.items()
+        },
+    }
+
+
+# Independent checks of the drifted items, on a snapshot (not through PHI Guard's own code).
+
+
+def bucket_encrypted_with_kms(state: dict[str, Any], bucket: str) -> bool:
+    rules = state["bucket_encryption"][bucket]
+    return bool(rules) and rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in KMS_ALGORITHMS
+
+
+def group_world_open_only_on(state: dict[str, Any], group_id: str, ports: set[int]) -> bool:
+    group = next(g for g in state["security_groups"].values() if g["id"] == group_id)
+    for rule in group["ingress"]:
+        world = rule.get("CidrIpv4") == "0.0.0.0/0" or rule.get("CidrIpv6") == "::/0"
+        single_public_port = rule["IpProtocol"] == "tcp" and rule["FromPort"] == rule["ToPort"] in ports
+        if world and not single_public_port:
+            return False
+    return True
+
+
+def http_listeners_redirect(state: dict[str, Any], lb_arn: str) -> bool:
+    lb = next(lb for lb in state["load_balancers"].values() if lb["arn"] == lb_arn)
+    http = [lr for key, lr in lb["listeners"].items() if key.startswith("HTTP:")]
+    return all(
+        [a["Type"] for a in lr["default_actions"]] == ["redirect"]
+        and lr["default_actions"][0]["RedirectConfig"]["Protocol"] == "HTTPS"
+        for lr in http
+    )
+
+
+def group_excludes_source(state: dict[str, Any], group_id: str, source_group: str) -> bool:
+    group = next(g for g in state["security_groups"].values() if g["id"] == group_id)
+    return all(rule.get("ReferencedGroupId") != source_group for rule in group["ingress"])
