@@ -47,7 +47,7 @@ validate: $(SAM_VENV)/.installed
 ## build: sam build with the python3.12 runtime when that interpreter can be found
 build: $(SAM_VENV)/.installed
 	@if command -v python3.12 >/dev/null 2>&1 && python3.12 --version >/dev/null 2>&1; then \
-	  $(SAM) build --template template.yaml --build-dir .aws-sam/build 2>&1 | grep -v "^WARNING: Location" ; \
+	  set -o pipefail; $(SAM) build --template template.yaml --build-dir .aws-sam/build 2>&1 | grep -v "^WARNING: Location" && \
 	  test -f .aws-sam/build/template.yaml && ls .aws-sam/build/RemediationFunction/phiguard/handlers/remediate.py; \
 	else echo "sam build skipped: no python3.12 interpreter on PATH"; fi
 

@@ -1,0 +1,148 @@
+"""Small worlds in moto for the control scenarios, and the events/ fixtures with their ids filled in."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from phiguard.core.aws import Clients
+from phiguard.core.control import Context
+from phiguard.core.engine import Engine
+from phiguard.core.model import Mode, ResourceRef, Result
+from phiguard.core.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+# The ids written in events/*.json, replaced by a test's real moto ids.
+PLACEHOLDERS = {
+    "bucket": "phi-data-123456789012",
+    "backend_sg": "sg-0a1b2c3d4e5f60001",
+    "database_sg": "sg-0a1b2c3d4e5f60002",
+    "bastion_sg": "sg-0a1b2c3d4e5f60003",
+    "lb": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/frontend-alb/50dc6c495c0c9188",
+    "listener": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/frontend-alb/50dc6c495c0c9188/"
+    "f2f7dc8efc522ab2",
+    "target_group": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/frontend-tg/943f017f100becff",
+}
+SELF_ROLE = "arn:aws:iam::123456789012:role/phiguard-RemediationRole-1A2B3C4D5E6F"
+
+
+def load_event(name: str, **ids: str) -> dict[str, Any]:
+    text = (EVENTS / name).read_text()
+    for key, value in ids.items():
+        text = text.replace(PLACEHOLDERS[key], value)
+    event: dict[str, Any] = json.loads(text)
+    return event
+
+
+@dataclass
+class Inbox:
+    """A fake notifier: what would have been published, in order."""
+
+    results: list[Result] = field(default_factory=list)
+
+    def __call__(self, result: Result) -> None:
+        self.results.append(result)
+
+
+def make_engine(mode: Mode = Mode.ENFORCE, clients: Clients | None = None, **settings: Any) -> tuple[Engine, Inbox]:
+    inbox = Inbox()
+    config = Settings(mode=mode, self_role_arns=frozenset({SELF_ROLE}), **settings)
+    return Engine(Context(config, clients or Clients()), inbox), inbox
+
+
+def ref(resource_type: str, resource_id: str) -> ResourceRef:
+    return ResourceRef(resource_type, resource_id, REGION, ACCOUNT)
+
+
+def sg_ref(group_id: str) -> ResourceRef:
+    return ref("AWS::EC2::SecurityGroup", group_id)
+
+
+# --- worlds ---------------------------------------------------------------------------------
+
+
+def vpc() -> str:
+    return boto3.client("ec2").create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+
+
+def group(vpc_id: str, name: str, role: str | None = None) -> str:
+    tags = [{"Key": "Name", "Value": name}] + ([{"Key": "phiguard:role", "Value": role}] if role else [])
+    return boto3.client("ec2").create_security_group(
+        GroupName=name, Description=name, VpcId=vpc_id,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}],
+    )["GroupId"]
+
+
+def authorize(group_id: str, port: int | None, *, protocol: str = "tcp", to_port: int | None = None,
+              cidrs: tuple[str, ...] = (), cidrs6: tuple[str, ...] = (), groups: tuple[str, ...] = (),
+              prefix_lists: tuple[str, ...] = ()) -> None:
+    permission: dict[str, Any] = {"IpProtocol": protocol}
+    if port is not None:
+        permission.update(FromPort=port, ToPort=to_port if to_port is not None else port)
+    if cidrs:
+        permission["IpRanges"] = [{"CidrIp": c} for c in cidrs]
+    if cidrs6:
+        permission["Ipv6Ranges"] = [{"CidrIpv6": c} for c in cidrs6]
+    if groups:
+        permission["UserIdGroupPairs"] = [{"GroupId": g} for g in groups]
+    if prefix_lists:
+        permission["PrefixListIds"] = [{"PrefixListId": p} for p in prefix_lists]
+    boto3.client("ec2").authorize_security_group_ingress(GroupId=group_id, IpPermissions=[permission])
+
+
+def ingress(group_id: str) -> list[tuple[str, Any, Any, str]]:
+    """(protocol, from, to, source) of every ingress rule, sorted: what a test compares."""
+    rules = boto3.client("ec2").describe_security_group_rules(
+        Filters=[{"Name": "group-id", "Values": [group_id]}])["SecurityGroupRules"]
+    return sorted(
+        (r["IpProtocol"], r.get("FromPort"), r.get("ToPort"),
+         r.get("CidrIpv4") or r.get("CidrIpv6") or r.get("PrefixListId")
+         or r.get("ReferencedGroupInfo", {}).get("GroupId"))
+        for r in rules if not r["IsEgress"]
+    )
+
+
+@dataclass(frozen=True)
+class Alb:
+    lb: str
+    lb_group: str
+    http: str
+    https: str | None
+    target_group: str
+
+
+def alb(scheme: str = "internet-facing", *, https: bool = True, open_443: bool = True) -> Alb:
+    ec2, elbv2 = boto3.client("ec2"), boto3.client("elbv2")
+    vpc_id = vpc()
+    subnets = [ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"us-east-1{z}")[
+        "Subnet"]["SubnetId"] for i, z in ((1, "a"), (2, "b"))]
+    lb_group = group(vpc_id, "lb-sg")
+    authorize(lb_group, 80, cidrs=("0.0.0.0/0",))
+    if open_443:
+        authorize(lb_group, 443, cidrs=("0.0.0.0/0",))
+    lb = elbv2.create_load_balancer(Name="web-alb", Subnets=subnets, SecurityGroups=[lb_group], Scheme=scheme,
+                                    Type="application")["LoadBalancers"][0]["LoadBalancerArn"]
+    tg = elbv2.create_target_group(Name="web-tg", Protocol="HTTP", Port=8080, VpcId=vpc_id)["TargetGroups"][0][
+        "TargetGroupArn"]
+    forward = [{"Type": "forward", "TargetGroupArn": tg}]
+    https_arn = None
+    if https:
+        cert = boto3.client("acm").request_certificate(DomainName="web.example.com")["CertificateArn"]
+        https_arn = elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTPS", Port=443,
+                                          Certificates=[{"CertificateArn": cert}], DefaultActions=forward,
+                                          SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06")["Listeners"][0]["ListenerArn"]
+    http = elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=forward)["Listeners"][
+        0]["ListenerArn"]
+    return Alb(lb, lb_group, http, https_arn, tg)
+
+
+def listener_actions(listener_arn: str) -> list[dict[str, Any]]:
+    listeners = boto3.client("elbv2").describe_listeners(ListenerArns=[listener_arn])["Listeners"]
+    return list(listeners[0]["DefaultActions"])
