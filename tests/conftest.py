@@ -8,7 +8,12 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from phiguard.handlers import remediate
+# Powertools reads these when the handler module is imported, before any fixture runs (as in Lambda).
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "phiguard")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "PHIGuardTest")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+from phiguard.handlers import remediate  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

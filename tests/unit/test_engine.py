@@ -1,0 +1,105 @@
+"""The engine's failure handling: AccessDenied, throttling, one failing control, a lost notification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from helpers import authorize, group, ingress, load_event, make_engine, vpc
+
+from phiguard.core.aws import Clients
+from phiguard.core.engine import RemediationFailed
+from phiguard.core.model import Outcome, Result
+
+pytestmark = pytest.mark.usefixtures("aws")
+BUCKET = "phi-data-123456789012"
+
+
+class StubbedClients(Clients):
+    """Real (moto) clients, except one service whose client answers from a botocore Stubber."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.stubbed = boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
+        self.stubber = Stubber(self.stubbed)
+        self.service = service
+
+    def _client(self, service: str, region: str | None) -> Any:
+        return self.stubbed if service == self.service else super()._client(service, region)
+
+
+def test_access_denied_on_the_fix_is_a_failure_that_names_the_permission_and_is_notified_and_raised() -> None:
+    clients = StubbedClients("s3")
+    clients.stubber.add_client_error("get_bucket_encryption", "ServerSideEncryptionConfigurationNotFoundError")
+    clients.stubber.add_client_error("put_bucket_encryption", "AccessDenied", "Access Denied", 403)
+    engine, inbox = make_engine(clients=clients)
+
+    with clients.stubber, pytest.raises(RemediationFailed) as raised:
+        engine.handle_event(load_event("s3-delete-bucket-encryption.json"))
+
+    [result] = raised.value.results
+    assert result.outcome is Outcome.FAILED
+    assert "AccessDenied on PutBucketEncryption" in (result.error or "")
+    assert "s3:PutEncryptionConfiguration" in (result.error or "")
+    assert [r.outcome for r in inbox.results] == [Outcome.FAILED]
+
+
+def test_throttling_that_outlasts_the_retries_is_a_failure() -> None:
+    clients = StubbedClients("s3")
+    # The Stubber answers once and skips botocore's retry loop: this is the error left after the retries.
+    clients.stubber.add_client_error("get_bucket_encryption", "SlowDown", "Please reduce your request rate", 503)
+    engine, inbox = make_engine(clients=clients)
+
+    with clients.stubber, pytest.raises(RemediationFailed, match="SlowDown"):
+        engine.handle_event(load_event("s3-delete-bucket-encryption.json"))
+
+    assert [r.outcome for r in inbox.results] == [Outcome.FAILED]
+
+
+def test_every_client_retries_throttling_adaptively() -> None:
+    config = Clients().ec2("us-east-1").meta.config
+
+    assert config.retries == {"mode": "adaptive", "max_attempts": 6}
+
+
+def test_one_failing_control_does_not_stop_the_others() -> None:
+    g = group(vpc(), "backend-sg")
+    authorize(g, 22, cidrs=("0.0.0.0/0",))
+    clients = StubbedClients("rds")  # db-no-bastion-access reads RDS; vpc-sg-restricted-ports does not
+    clients.stubber.add_client_error("describe_db_instances", "AccessDenied", "not authorized", 403)
+    engine, inbox = make_engine(clients=clients)
+
+    with clients.stubber, pytest.raises(RemediationFailed) as raised:
+        engine.handle_event(load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=g))
+
+    assert [r.control_id for r in raised.value.results] == ["db-no-bastion-access"]
+    assert ingress(g) == []  # the other control still fixed the group
+    assert sorted((r.control_id, r.outcome) for r in inbox.results) == [
+        ("db-no-bastion-access", Outcome.FAILED), ("vpc-sg-restricted-ports", Outcome.REMEDIATED)]
+
+
+def test_a_notification_that_cannot_be_sent_fails_the_invocation_after_the_fix() -> None:
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+
+    def broken(result: Result) -> None:
+        raise ConnectionError("SNS unreachable")
+
+    engine, _ = make_engine()
+    engine.notify = broken
+
+    with pytest.raises(RemediationFailed, match="SNS unreachable"):
+        engine.handle_event(load_event("s3-delete-bucket-encryption.json"))
+    rules = boto3.client("s3").get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+
+
+def test_an_event_no_control_cares_about_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    event = load_event("s3-delete-bucket-encryption.json")
+    event["detail"]["eventName"] = "PutBucketTagging"
+    engine, inbox = make_engine()
+
+    assert engine.handle_event(event) == []
+    assert "no control applies" in caplog.text
+    assert inbox.results == []

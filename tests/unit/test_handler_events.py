@@ -1,0 +1,198 @@
+"""Every file in events/ through the Lambda handler, against moto state, with SNS as the inbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from helpers import EVENTS, SELF_ROLE, alb, authorize, group, ingress, listener_actions, load_event, vpc
+
+from phiguard.handlers.remediate import lambda_handler
+from phiguard_local.demo import LambdaContextStub
+
+pytestmark = pytest.mark.usefixtures("aws")
+BUCKET = "phi-data-123456789012"
+
+
+@dataclass
+class Topic:
+    arn: str
+    queue_url: str
+
+    def messages(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        out = []
+        while batch := sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
+                                           MessageAttributeNames=["All"]).get("Messages", []):
+            for message in batch:
+                out.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return out
+
+
+@pytest.fixture
+def topic(monkeypatch: pytest.MonkeyPatch) -> Topic:
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    arn = sns.create_topic(Name="phiguard")["TopicArn"]
+    url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
+    monkeypatch.setenv("PHIGUARD_MODE", "enforce")
+    monkeypatch.setenv("PHIGUARD_TOPIC_ARN", arn)
+    monkeypatch.setenv("PHIGUARD_SELF_ROLE_ARNS", SELF_ROLE)
+    return Topic(arn, url)
+
+
+def handle(event: dict[str, Any]) -> list[dict[str, Any]]:
+    return lambda_handler(event, LambdaContextStub())  # type: ignore[arg-type]
+
+
+# Each case: set up moto so the event's resource exists in its drifted state, then check the outcome.
+
+def bucket(encryption: str | None) -> Callable[[], dict[str, str]]:
+    def setup() -> dict[str, str]:
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        if encryption:
+            s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": encryption}}]})
+        return {}
+    return setup
+
+
+def world_open_group(*permissions: dict[str, Any]) -> Callable[[], dict[str, str]]:
+    def setup() -> dict[str, str]:
+        g = group(vpc(), "backend-sg")
+        for permission in permissions:
+            authorize(g, **permission)
+        return {"backend_sg": g}
+    return setup
+
+
+def by_name_group() -> dict[str, str]:
+    g = boto3.client("ec2").create_security_group(GroupName="legacy-web", Description="legacy")["GroupId"]
+    authorize(g, None, protocol="-1", cidrs=("0.0.0.0/0",))
+    return {"backend_sg": g}
+
+
+def bastion_and_database() -> dict[str, str]:
+    v = vpc()
+    database, backend, bastion = group(v, "db-sg", "database"), group(v, "backend-sg"), group(v, "bastion-sg", "bastion")
+    authorize(database, 3306, groups=(backend,))
+    authorize(database, 3306, groups=(bastion,))
+    return {"database_sg": database, "bastion_sg": bastion, "backend_sg": backend}
+
+
+def forwarding_alb() -> dict[str, str]:
+    world = alb()
+    return {"lb": world.lb, "listener": world.http, "target_group": world.target_group}
+
+
+CASES: dict[str, tuple[Callable[[], dict[str, str]], list[tuple[str, str]]]] = {
+    "s3-delete-bucket-encryption.json": (bucket(None), [("s3-default-encryption-kms", "remediated")]),
+    "s3-put-bucket-encryption-sse-s3.json": (bucket("AES256"), [("s3-default-encryption-kms", "remediated")]),
+    "s3-create-bucket.json": (bucket(None), [("s3-default-encryption-kms", "remediated")]),
+    "ec2-authorize-sg-ingress-ssh-world.json": (
+        world_open_group({"port": 22, "cidrs": ("0.0.0.0/0",), "cidrs6": ("::/0",)}),
+        [("db-no-bastion-access", "not_applicable"), ("vpc-sg-restricted-ports", "remediated")]),
+    "ec2-authorize-sg-ingress-legacy-mixed-cidrs.json": (
+        world_open_group({"port": 5432, "cidrs": ("0.0.0.0/0", "10.20.0.0/16")}),
+        [("db-no-bastion-access", "not_applicable"), ("vpc-sg-restricted-ports", "remediated")]),
+    "ec2-authorize-sg-ingress-by-group-name.json": (
+        by_name_group, [("db-no-bastion-access", "not_applicable"), ("vpc-sg-restricted-ports", "remediated")]),
+    "ec2-modify-security-group-rules.json": (
+        world_open_group({"port": 0, "to_port": 65535, "cidrs": ("0.0.0.0/0",)}),
+        [("db-no-bastion-access", "not_applicable"), ("vpc-sg-restricted-ports", "remediated")]),
+    "ec2-create-security-group.json": (world_open_group(), [("vpc-sg-restricted-ports", "compliant")]),
+    "ec2-authorize-sg-ingress-bastion-to-database.json": (
+        bastion_and_database, [("db-no-bastion-access", "remediated"), ("vpc-sg-restricted-ports", "compliant")]),
+    "ec2-authorize-sg-ingress-failed-call.json": (
+        world_open_group({"port": 22, "cidrs": ("0.0.0.0/0",)}), []),
+    "ec2-authorize-sg-ingress-by-phiguard-role.json": (
+        world_open_group({"port": 22, "cidrs": ("0.0.0.0/0",)}), []),
+    "elb-modify-listener-http-forward.json": (forwarding_alb, [("alb-http-to-https-redirection-check", "remediated")]),
+    "elb-create-listener-http-forward.json": (forwarding_alb, [("alb-http-to-https-redirection-check", "remediated")]),
+    "elb-create-listener-by-aws-service.json": (
+        forwarding_alb, [("alb-http-to-https-redirection-check", "remediated")]),
+    "elb-create-listener-network-lb.json": (lambda: {}, []),
+}
+
+
+def test_every_sample_event_has_a_case() -> None:
+    assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted(CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_sample_event_through_the_handler(name: str, topic: Topic) -> None:
+    setup, expected = CASES[name]
+    ids = setup()
+
+    results = handle(load_event(name, **ids))
+
+    assert sorted((r["control_id"], r["outcome"]) for r in results) == sorted(expected)
+    notified = [r for r in results if r["outcome"] not in ("compliant", "not_applicable")]
+    messages = topic.messages()
+    assert len(messages) == len(notified)
+    for message, result in zip(messages, notified, strict=True):
+        body = json.loads(message["Message"])
+        assert body["control_id"] == result["control_id"]
+        assert body["resource"]["id"] == result["resource"]["id"]
+        assert message["MessageAttributes"]["outcome"]["Value"] == result["outcome"]
+        assert message["MessageAttributes"]["control_id"]["Value"] == result["control_id"]
+
+
+def test_a_failed_call_changes_nothing_even_when_the_group_is_open() -> None:
+    ids = world_open_group({"port": 22, "cidrs": ("0.0.0.0/0",)})()
+
+    assert handle(load_event("ec2-authorize-sg-ingress-failed-call.json", **ids)) == []
+    assert ingress(ids["backend_sg"]) == [("tcp", 22, 22, "0.0.0.0/0")]
+
+
+def test_the_products_own_call_coming_back_is_ignored(topic: Topic, caplog: pytest.LogCaptureFixture) -> None:
+    ids = world_open_group({"port": 22, "cidrs": ("0.0.0.0/0",)})()
+
+    assert handle(load_event("ec2-authorize-sg-ingress-by-phiguard-role.json", **ids)) == []
+    assert topic.messages() == []
+    assert "own remediation call ignored" in caplog.text
+
+
+def test_the_same_event_delivered_twice_makes_one_change_and_one_message(topic: Topic) -> None:
+    ids = forwarding_alb()
+    event = load_event("elb-modify-listener-http-forward.json", **ids)
+
+    first, second = handle(event), handle(event)
+
+    assert [r["outcome"] for r in first] == ["remediated"]
+    assert [r["outcome"] for r in second] == ["compliant"]
+    assert len(topic.messages()) == 1
+    assert listener_actions(ids["listener"])[0]["Type"] == "redirect"
+
+
+def test_a_resource_deleted_before_the_event_is_handled_is_logged_and_not_notified(
+    topic: Topic, caplog: pytest.LogCaptureFixture
+) -> None:
+    results = handle(load_event("s3-delete-bucket-encryption.json"))
+
+    assert [r["outcome"] for r in results] == ["not_applicable"]
+    assert topic.messages() == []
+    assert "resource gone" in caplog.text
+
+
+def test_dry_run_mode_notifies_the_plan_and_changes_nothing(topic: Topic, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHIGUARD_MODE", "dry-run")
+    ids = world_open_group({"port": 22, "cidrs": ("0.0.0.0/0",)})()
+
+    results = handle(load_event("ec2-authorize-sg-ingress-ssh-world.json", **ids))
+
+    assert ("vpc-sg-restricted-ports", "would_remediate") in [(r["control_id"], r["outcome"]) for r in results]
+    assert ingress(ids["backend_sg"]) == [("tcp", 22, 22, "0.0.0.0/0")]
+    assert json.loads(topic.messages()[0]["Message"])["mode"] == "dry-run"
+
+
+def test_a_malformed_event_is_logged_and_not_retried(caplog: pytest.LogCaptureFixture) -> None:
+    assert handle({"detail-type": "AWS API Call via CloudTrail", "source": "aws.s3", "detail": "garbage"}) == []
+    assert "malformed event ignored" in caplog.text
