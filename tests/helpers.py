@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-
 from phiguard.core.aws import Clients
 from phiguard.core.control import Context
 from phiguard.core.engine import Engine
@@ -75,14 +74,24 @@ def vpc() -> str:
 def group(vpc_id: str, name: str, role: str | None = None) -> str:
     tags = [{"Key": "Name", "Value": name}] + ([{"Key": "phiguard:role", "Value": role}] if role else [])
     return boto3.client("ec2").create_security_group(
-        GroupName=name, Description=name, VpcId=vpc_id,
+        GroupName=name,
+        Description=name,
+        VpcId=vpc_id,
         TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}],
     )["GroupId"]
 
 
-def authorize(group_id: str, port: int | None, *, protocol: str = "tcp", to_port: int | None = None,
-              cidrs: tuple[str, ...] = (), cidrs6: tuple[str, ...] = (), groups: tuple[str, ...] = (),
-              prefix_lists: tuple[str, ...] = ()) -> None:
+def authorize(
+    group_id: str,
+    port: int | None,
+    *,
+    protocol: str = "tcp",
+    to_port: int | None = None,
+    cidrs: tuple[str, ...] = (),
+    cidrs6: tuple[str, ...] = (),
+    groups: tuple[str, ...] = (),
+    prefix_lists: tuple[str, ...] = (),
+) -> None:
     permission: dict[str, Any] = {"IpProtocol": protocol}
     if port is not None:
         permission.update(FromPort=port, ToPort=to_port if to_port is not None else port)
@@ -99,13 +108,21 @@ def authorize(group_id: str, port: int | None, *, protocol: str = "tcp", to_port
 
 def ingress(group_id: str) -> list[tuple[str, Any, Any, str]]:
     """(protocol, from, to, source) of every ingress rule, sorted: what a test compares."""
-    rules = boto3.client("ec2").describe_security_group_rules(
-        Filters=[{"Name": "group-id", "Values": [group_id]}])["SecurityGroupRules"]
+    rules = boto3.client("ec2").describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
+        "SecurityGroupRules"
+    ]
     return sorted(
-        (r["IpProtocol"], r.get("FromPort"), r.get("ToPort"),
-         r.get("CidrIpv4") or r.get("CidrIpv6") or r.get("PrefixListId")
-         or r.get("ReferencedGroupInfo", {}).get("GroupId"))
-        for r in rules if not r["IsEgress"]
+        (
+            r["IpProtocol"],
+            r.get("FromPort"),
+            r.get("ToPort"),
+            r.get("CidrIpv4")
+            or r.get("CidrIpv6")
+            or r.get("PrefixListId")
+            or r.get("ReferencedGroupInfo", {}).get("GroupId"),
+        )
+        for r in rules
+        if not r["IsEgress"]
     )
 
 
@@ -121,25 +138,37 @@ class Alb:
 def alb(scheme: str = "internet-facing", *, https: bool = True, open_443: bool = True) -> Alb:
     ec2, elbv2 = boto3.client("ec2"), boto3.client("elbv2")
     vpc_id = vpc()
-    subnets = [ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"us-east-1{z}")[
-        "Subnet"]["SubnetId"] for i, z in ((1, "a"), (2, "b"))]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"us-east-1{z}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, z in ((1, "a"), (2, "b"))
+    ]
     lb_group = group(vpc_id, "lb-sg")
     authorize(lb_group, 80, cidrs=("0.0.0.0/0",))
     if open_443:
         authorize(lb_group, 443, cidrs=("0.0.0.0/0",))
-    lb = elbv2.create_load_balancer(Name="web-alb", Subnets=subnets, SecurityGroups=[lb_group], Scheme=scheme,
-                                    Type="application")["LoadBalancers"][0]["LoadBalancerArn"]
+    lb = elbv2.create_load_balancer(
+        Name="web-alb", Subnets=subnets, SecurityGroups=[lb_group], Scheme=scheme, Type="application"
+    )["LoadBalancers"][0]["LoadBalancerArn"]
     tg = elbv2.create_target_group(Name="web-tg", Protocol="HTTP", Port=8080, VpcId=vpc_id)["TargetGroups"][0][
-        "TargetGroupArn"]
+        "TargetGroupArn"
+    ]
     forward = [{"Type": "forward", "TargetGroupArn": tg}]
     https_arn = None
     if https:
         cert = boto3.client("acm").request_certificate(DomainName="web.example.com")["CertificateArn"]
-        https_arn = elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTPS", Port=443,
-                                          Certificates=[{"CertificateArn": cert}], DefaultActions=forward,
-                                          SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06")["Listeners"][0]["ListenerArn"]
-    http = elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=forward)["Listeners"][
-        0]["ListenerArn"]
+        https_arn = elbv2.create_listener(
+            LoadBalancerArn=lb,
+            Protocol="HTTPS",
+            Port=443,
+            Certificates=[{"CertificateArn": cert}],
+            DefaultActions=forward,
+            SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+        )["Listeners"][0]["ListenerArn"]
+    http = elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=forward)["Listeners"][0][
+        "ListenerArn"
+    ]
     return Alb(lb, lb_group, http, https_arn, tg)
 
 

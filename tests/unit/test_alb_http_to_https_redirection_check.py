@@ -5,7 +5,6 @@ from __future__ import annotations
 import boto3
 import pytest
 from helpers import alb, authorize, listener_actions, make_engine, ref
-
 from phiguard.controls.alb_http_to_https_redirection_check import AlbHttpToHttpsRedirectionCheck, redirect_action
 from phiguard.core.model import Mode, Outcome, Result
 
@@ -47,9 +46,12 @@ def test_given_a_listener_rule_forwarding_on_the_http_listener_then_it_becomes_a
     world = alb()
     elbv2 = boto3.client("elbv2")
     elbv2.modify_listener(ListenerArn=world.http, DefaultActions=[redirect_action(443)])
-    rule = elbv2.create_rule(ListenerArn=world.http, Priority=10,
-                             Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}],
-                             Actions=[{"Type": "forward", "TargetGroupArn": world.target_group}])["Rules"][0]
+    rule = elbv2.create_rule(
+        ListenerArn=world.http,
+        Priority=10,
+        Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}],
+        Actions=[{"Type": "forward", "TargetGroupArn": world.target_group}],
+    )["Rules"][0]
 
     result = run(world.lb)
 
@@ -115,8 +117,9 @@ def test_given_a_network_load_balancer_then_not_applicable() -> None:
     world = alb()
     elbv2 = boto3.client("elbv2")
     zones = elbv2.describe_load_balancers(LoadBalancerArns=[world.lb])["LoadBalancers"][0]["AvailabilityZones"]
-    nlb = elbv2.create_load_balancer(Name="partner-nlb", Type="network", Scheme="internal",
-                                     Subnets=[zone["SubnetId"] for zone in zones])["LoadBalancers"][0]["LoadBalancerArn"]
+    nlb = elbv2.create_load_balancer(
+        Name="partner-nlb", Type="network", Scheme="internal", Subnets=[zone["SubnetId"] for zone in zones]
+    )["LoadBalancers"][0]["LoadBalancerArn"]
 
     assert run(nlb).outcome is Outcome.NOT_APPLICABLE
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import boto3
 import pytest
 from helpers import authorize, group, ingress, make_engine, sg_ref, vpc
-
 from phiguard.controls.db_no_bastion_access import DbNoBastionAccess
 from phiguard.core.model import Outcome, Result
 
@@ -26,22 +25,30 @@ def tiers(*, tag_bastion: bool = True, rds: bool = True) -> Tiers:
     ec2 = boto3.client("ec2")
     v = vpc()
     subnet = ec2.create_subnet(VpcId=v, CidrBlock="10.20.0.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
-    subnet_b = ec2.create_subnet(VpcId=v, CidrBlock="10.20.1.0/24", AvailabilityZone="us-east-1b")["Subnet"][
-        "SubnetId"]
+    subnet_b = ec2.create_subnet(VpcId=v, CidrBlock="10.20.1.0/24", AvailabilityZone="us-east-1b")["Subnet"]["SubnetId"]
     database = group(v, "database-sg", role=None if rds else "database")
     backend = group(v, "backend-sg")
     bastion = group(v, "bastion-sg", role="bastion" if tag_bastion else None)
     authorize(database, 3306, groups=(backend,))
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet,
-                                 SecurityGroupIds=[bastion])["Instances"][0]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[bastion])[
+        "Instances"
+    ][0]
     if rds:
         client = boto3.client("rds")
-        client.create_db_subnet_group(DBSubnetGroupName="db", DBSubnetGroupDescription="db",
-                                      SubnetIds=[subnet, subnet_b])
-        client.create_db_instance(DBInstanceIdentifier="phi", Engine="mysql", DBInstanceClass="db.t3.micro",
-                                  AllocatedStorage=20, MasterUsername="admin", MasterUserPassword="password123",
-                                  DBSubnetGroupName="db", VpcSecurityGroupIds=[database])
+        client.create_db_subnet_group(
+            DBSubnetGroupName="db", DBSubnetGroupDescription="db", SubnetIds=[subnet, subnet_b]
+        )
+        client.create_db_instance(
+            DBInstanceIdentifier="phi",
+            Engine="mysql",
+            DBInstanceClass="db.t3.micro",
+            AllocatedStorage=20,
+            MasterUsername="admin",
+            MasterUserPassword="password123",
+            DBSubnetGroupName="db",
+            VpcSecurityGroupIds=[database],
+        )
     return Tiers(database, backend, bastion, instance["PrivateIpAddress"])
 
 

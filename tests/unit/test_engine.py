@@ -8,7 +8,6 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from helpers import authorize, group, ingress, load_event, make_engine, vpc
-
 from phiguard.core.aws import Clients
 from phiguard.core.engine import RemediationFailed
 from phiguard.core.model import Outcome, Result
@@ -78,7 +77,9 @@ def test_one_failing_control_does_not_stop_the_others() -> None:
     assert [r.control_id for r in raised.value.results] == ["db-no-bastion-access"]
     assert ingress(g) == []  # the other control still fixed the group
     assert sorted((r.control_id, r.outcome) for r in inbox.results) == [
-        ("db-no-bastion-access", Outcome.FAILED), ("vpc-sg-restricted-ports", Outcome.REMEDIATED)]
+        ("db-no-bastion-access", Outcome.FAILED),
+        ("vpc-sg-restricted-ports", Outcome.REMEDIATED),
+    ]
 
 
 def test_a_notification_that_cannot_be_sent_fails_the_invocation_after_the_fix() -> None:

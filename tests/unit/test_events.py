@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from helpers import PLACEHOLDERS, load_event
-
 from phiguard.core.events import (
     MalformedEvent,
     api_call_from_event,
@@ -58,8 +57,9 @@ def test_a_listener_arn_yields_its_load_balancer() -> None:
 
 def test_a_rule_arn_yields_its_load_balancer() -> None:
     event = load_event("elb-modify-listener-http-forward.json")
-    event["detail"]["requestParameters"] = {"ruleArn": PLACEHOLDERS["listener"].replace(
-        ":listener/", ":listener-rule/") + "/9683b2d02a6cabee"}
+    event["detail"]["requestParameters"] = {
+        "ruleArn": PLACEHOLDERS["listener"].replace(":listener/", ":listener-rule/") + "/9683b2d02a6cabee"
+    }
     event["detail"]["responseElements"] = None
 
     assert ids(application_load_balancers(api_call_from_event(event))) == [PLACEHOLDERS["lb"]]

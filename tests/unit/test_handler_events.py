@@ -10,7 +10,6 @@ from typing import Any
 import boto3
 import pytest
 from helpers import EVENTS, SELF_ROLE, alb, authorize, group, ingress, listener_actions, load_event, vpc
-
 from phiguard.handlers.remediate import lambda_handler
 from phiguard_local.demo import LambdaContextStub
 
@@ -26,8 +25,9 @@ class Topic:
     def messages(self) -> list[dict[str, Any]]:
         sqs = boto3.client("sqs")
         out = []
-        while batch := sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
-                                           MessageAttributeNames=["All"]).get("Messages", []):
+        while batch := sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", []):
             for message in batch:
                 out.append(json.loads(message["Body"]))
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -53,14 +53,20 @@ def handle(event: dict[str, Any]) -> list[dict[str, Any]]:
 
 # Each case: set up moto so the event's resource exists in its drifted state, then check the outcome.
 
+
 def bucket(encryption: str | None) -> Callable[[], dict[str, str]]:
     def setup() -> dict[str, str]:
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         if encryption:
-            s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={
-                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": encryption}}]})
+            s3.put_bucket_encryption(
+                Bucket=BUCKET,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": encryption}}]
+                },
+            )
         return {}
+
     return setup
 
 
@@ -70,6 +76,7 @@ def world_open_group(*permissions: dict[str, Any]) -> Callable[[], dict[str, str
         for permission in permissions:
             authorize(g, **permission)
         return {"backend_sg": g}
+
     return setup
 
 
@@ -81,7 +88,11 @@ def by_name_group() -> dict[str, str]:
 
 def bastion_and_database() -> dict[str, str]:
     v = vpc()
-    database, backend, bastion = group(v, "db-sg", "database"), group(v, "backend-sg"), group(v, "bastion-sg", "bastion")
+    database, backend, bastion = (
+        group(v, "db-sg", "database"),
+        group(v, "backend-sg"),
+        group(v, "bastion-sg", "bastion"),
+    )
     authorize(database, 3306, groups=(backend,))
     authorize(database, 3306, groups=(bastion,))
     return {"database_sg": database, "bastion_sg": bastion, "backend_sg": backend}
@@ -98,26 +109,33 @@ CASES: dict[str, tuple[Callable[[], dict[str, str]], list[tuple[str, str]]]] = {
     "s3-create-bucket.json": (bucket(None), [("s3-default-encryption-kms", "remediated")]),
     "ec2-authorize-sg-ingress-ssh-world.json": (
         world_open_group({"port": 22, "cidrs": ("0.0.0.0/0",), "cidrs6": ("::/0",)}),
-        [("db-no-bastion-access", "not_applicable"), ("vpc-sg-restricted-ports", "remediated")]),
+        [("db-no-bastion-access", "not_applicable"), ("vpc-sg-restricted-ports", "remediated")],
+    ),
     "ec2-authorize-sg-ingress-legacy-mixed-cidrs.json": (
         world_open_group({"port": 5432, "cidrs": ("0.0.0.0/0", "10.20.0.0/16")}),
-        [("db-no-bastion-access", "not_applicable"), ("vpc-sg-restricted-ports", "remediated")]),
+        [("db-no-bastion-access", "not_applicable"), ("vpc-sg-restricted-ports", "remediated")],
+    ),
     "ec2-authorize-sg-ingress-by-group-name.json": (
-        by_name_group, [("db-no-bastion-access", "not_applicable"), ("vpc-sg-restricted-ports", "remediated")]),
+        by_name_group,
+        [("db-no-bastion-access", "not_applicable"), ("vpc-sg-restricted-ports", "remediated")],
+    ),
     "ec2-modify-security-group-rules.json": (
         world_open_group({"port": 0, "to_port": 65535, "cidrs": ("0.0.0.0/0",)}),
-        [("db-no-bastion-access", "not_applicable"), ("vpc-sg-restricted-ports", "remediated")]),
+        [("db-no-bastion-access", "not_applicable"), ("vpc-sg-restricted-ports", "remediated")],
+    ),
     "ec2-create-security-group.json": (world_open_group(), [("vpc-sg-restricted-ports", "compliant")]),
     "ec2-authorize-sg-ingress-bastion-to-database.json": (
-        bastion_and_database, [("db-no-bastion-access", "remediated"), ("vpc-sg-restricted-ports", "compliant")]),
-    "ec2-authorize-sg-ingress-failed-call.json": (
-        world_open_group({"port": 22, "cidrs": ("0.0.0.0/0",)}), []),
-    "ec2-authorize-sg-ingress-by-phiguard-role.json": (
-        world_open_group({"port": 22, "cidrs": ("0.0.0.0/0",)}), []),
+        bastion_and_database,
+        [("db-no-bastion-access", "remediated"), ("vpc-sg-restricted-ports", "compliant")],
+    ),
+    "ec2-authorize-sg-ingress-failed-call.json": (world_open_group({"port": 22, "cidrs": ("0.0.0.0/0",)}), []),
+    "ec2-authorize-sg-ingress-by-phiguard-role.json": (world_open_group({"port": 22, "cidrs": ("0.0.0.0/0",)}), []),
     "elb-modify-listener-http-forward.json": (forwarding_alb, [("alb-http-to-https-redirection-check", "remediated")]),
     "elb-create-listener-http-forward.json": (forwarding_alb, [("alb-http-to-https-redirection-check", "remediated")]),
     "elb-create-listener-by-aws-service.json": (
-        forwarding_alb, [("alb-http-to-https-redirection-check", "remediated")]),
+        forwarding_alb,
+        [("alb-http-to-https-redirection-check", "remediated")],
+    ),
     "elb-create-listener-network-lb.json": (lambda: {}, []),
 }
 

@@ -7,15 +7,19 @@ import json
 import boto3
 import pytest
 from helpers import ref
-
 from phiguard.core.aws import Clients
 from phiguard.core.model import Actor, Mode, Outcome, Result, Violation
 from phiguard.notify.render import SUBJECT_LIMIT, email_text, sns_message, subject
 from phiguard.notify.sns import SnsPublisher
 
-ACTOR = Actor(arn="arn:aws:sts::123456789012:assumed-role/Admin/jane.doe@example.com", principal_type="AssumedRole",
-              session_issuer_arn="arn:aws:iam::123456789012:role/Admin", event_time="2026-11-30T14:01:07Z",
-              event_name="AuthorizeSecurityGroupIngress", event_id="8f7c1f2e-0001")
+ACTOR = Actor(
+    arn="arn:aws:sts::123456789012:assumed-role/Admin/jane.doe@example.com",
+    principal_type="AssumedRole",
+    session_issuer_arn="arn:aws:iam::123456789012:role/Admin",
+    event_time="2026-11-30T14:01:07Z",
+    event_name="AuthorizeSecurityGroupIngress",
+    event_id="8f7c1f2e-0001",
+)
 
 
 def result(outcome: Outcome = Outcome.REMEDIATED, **fields: object) -> Result:
@@ -27,7 +31,9 @@ def result(outcome: Outcome = Outcome.REMEDIATED, **fields: object) -> Result:
         "outcome": outcome,
         "mode": Mode.ENFORCE,
         "actor": ACTOR,
-        "violations": (Violation("tcp 22 is open to the world (0.0.0.0/0)", "revoke rule sgr-1 (tcp 22 from 0.0.0.0/0)"),),
+        "violations": (
+            Violation("tcp 22 is open to the world (0.0.0.0/0)", "revoke rule sgr-1 (tcp 22 from 0.0.0.0/0)"),
+        ),
         "changes": ("revoke rule sgr-1 (tcp 22 from 0.0.0.0/0)",),
         "state_before": {"ingress_rules": [{"CidrIpv4": "0.0.0.0/0", "FromPort": 22}]},
         "state_after": {"ingress_rules": []},
@@ -39,18 +45,30 @@ def result(outcome: Outcome = Outcome.REMEDIATED, **fields: object) -> Result:
 def test_the_email_says_what_was_wrong_what_changed_who_when_where_and_why() -> None:
     text = email_text(result())
 
-    for expected in ("PHI Guard fixed", "tcp 22 is open to the world", "What PHI Guard changed:",
-                     "revoke rule sgr-1", "sg-0a1b2c3d4e5f60001", "123456789012", "us-east-1",
-                     "jane.doe@example.com", "2026-11-30T14:01:07Z", "vpc-sg-restricted-ports",
-                     "45 CFR 164.312(a)(1), 164.312(e)(1)", "State before:", "State after:"):
+    for expected in (
+        "PHI Guard fixed",
+        "tcp 22 is open to the world",
+        "What PHI Guard changed:",
+        "revoke rule sgr-1",
+        "sg-0a1b2c3d4e5f60001",
+        "123456789012",
+        "us-east-1",
+        "jane.doe@example.com",
+        "2026-11-30T14:01:07Z",
+        "vpc-sg-restricted-ports",
+        "45 CFR 164.312(a)(1), 164.312(e)(1)",
+        "State before:",
+        "State after:",
+    ):
         assert expected in text
     assert not text.lstrip().startswith("{")
 
 
 def test_a_notify_only_finding_lists_the_manual_steps() -> None:
     finding = Violation("HTTP listener forwards", None, manual_steps=("Request a certificate.", "Create HTTPS."))
-    text = email_text(result(Outcome.NEEDS_ATTENTION, violations=(finding,), changes=(), remaining=(finding,),
-                             state_after=None))
+    text = email_text(
+        result(Outcome.NEEDS_ATTENTION, violations=(finding,), changes=(), remaining=(finding,), state_after=None)
+    )
 
     assert "What a person must do:" in text
     assert "1. Request a certificate." in text
@@ -58,14 +76,18 @@ def test_a_notify_only_finding_lists_the_manual_steps() -> None:
 
 
 def test_a_failure_says_why() -> None:
-    text = email_text(result(Outcome.FAILED, changes=(), state_after=None, error="AccessDenied on RevokeSecurityGroupIngress"))
+    text = email_text(
+        result(Outcome.FAILED, changes=(), state_after=None, error="AccessDenied on RevokeSecurityGroupIngress")
+    )
 
     assert "could not fix" in text
     assert "AccessDenied on RevokeSecurityGroupIngress" in text
 
 
 def test_the_subject_fits_sns_limits_whatever_the_resource_name() -> None:
-    long = result(resource=ref("AWS::ElasticLoadBalancingV2::LoadBalancer", "arn:aws:elasticloadbalancing:" + "x" * 200))
+    long = result(
+        resource=ref("AWS::ElasticLoadBalancingV2::LoadBalancer", "arn:aws:elasticloadbalancing:" + "x" * 200)
+    )
 
     assert len(subject(long)) <= SUBJECT_LIMIT
     assert all(32 <= ord(c) < 127 for c in subject(result(resource=ref("AWS::S3::Bucket", "bücket\nname"))))
@@ -84,8 +106,9 @@ def test_published_messages_carry_filterable_attributes() -> None:
     topic = sns.create_topic(Name="phiguard")["TopicArn"]
     url = sqs.create_queue(QueueName="only-failures")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
-                  Attributes={"FilterPolicy": json.dumps({"outcome": ["failed"]})})
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"FilterPolicy": json.dumps({"outcome": ["failed"]})}
+    )
     publish = SnsPublisher(Clients(), topic)
 
     publish(result(Outcome.REMEDIATED))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import boto3
 import pytest
 from helpers import make_engine, ref
-
 from phiguard.controls.s3_default_encryption_kms import S3DefaultEncryptionKms
 from phiguard.core.model import Mode, Outcome
 
@@ -42,8 +41,12 @@ def test_given_no_default_encryption_then_sse_kms_with_bucket_key_is_set() -> No
 def test_given_sse_s3_then_it_is_replaced_by_the_accounts_aws_s3_key_when_none_is_configured() -> None:
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
-    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_bucket_encryption(
+        Bucket=BUCKET,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
 
     result, _ = run()
 
@@ -57,8 +60,10 @@ def test_given_sse_s3_then_it_is_replaced_by_the_accounts_aws_s3_key_when_none_i
 def test_given_sse_kms_or_dsse_kms_then_compliant_and_never_touched(algorithm: str) -> None:
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
-    config = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algorithm, "KMSMasterKeyID": "alias/theirs"},
-              "BucketKeyEnabled": False}
+    config = {
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algorithm, "KMSMasterKeyID": "alias/theirs"},
+        "BucketKeyEnabled": False,
+    }
     s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": [config]})
 
     result, inbox = run(s3_kms_key_id="alias/phi-data")

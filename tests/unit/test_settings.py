@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from phiguard.core.model import Mode
 from phiguard.core.settings import Settings, SettingsError
 
@@ -17,12 +16,14 @@ def test_defaults_are_safe() -> None:
 
 
 def test_values_are_parsed() -> None:
-    settings = Settings.from_env({
-        "PHIGUARD_MODE": "enforce",
-        "PHIGUARD_AUTHORIZED_PUBLIC_PORTS": "443, 8443",
-        "PHIGUARD_BASTION_SG_IDS": "sg-0a1b2c3d4e5f60003",
-        "PHIGUARD_SELF_ROLE_ARNS": "arn:aws:iam::123456789012:role/phiguard",
-    })
+    settings = Settings.from_env(
+        {
+            "PHIGUARD_MODE": "enforce",
+            "PHIGUARD_AUTHORIZED_PUBLIC_PORTS": "443, 8443",
+            "PHIGUARD_BASTION_SG_IDS": "sg-0a1b2c3d4e5f60003",
+            "PHIGUARD_SELF_ROLE_ARNS": "arn:aws:iam::123456789012:role/phiguard",
+        }
+    )
 
     assert settings.mode is Mode.ENFORCE
     assert settings.authorized_public_ports == frozenset({443, 8443})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import boto3
 import pytest
 from helpers import authorize, group, ingress, make_engine, sg_ref, vpc
-
 from phiguard.controls.vpc_sg_restricted_ports import VpcSgRestrictedPorts
 from phiguard.core.model import Outcome, ResourceRef, Result
 
@@ -60,8 +59,12 @@ def test_given_a_port_range_spanning_public_ports_then_it_is_a_violation() -> No
 def test_given_all_tcp_ports_world_open_on_an_internet_facing_lb_group_then_public_ports_are_readded() -> None:
     ec2, elbv2 = boto3.client("ec2"), boto3.client("elbv2")
     vpc_id = vpc()
-    subnets = [ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"us-east-1{z}")[
-        "Subnet"]["SubnetId"] for i, z in ((1, "a"), (2, "b"))]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"us-east-1{z}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, z in ((1, "a"), (2, "b"))
+    ]
     g = group(vpc_id, "frontend-lb-sg")
     elbv2.create_load_balancer(Name="front", Subnets=subnets, SecurityGroups=[g], Scheme="internet-facing")
     authorize(g, 0, to_port=65535, cidrs=("0.0.0.0/0", "10.20.0.0/16"))
@@ -71,8 +74,11 @@ def test_given_all_tcp_ports_world_open_on_an_internet_facing_lb_group_then_publ
 
     assert result.outcome is Outcome.REMEDIATED
     # 443 was already open on its own and stays once; 80 is re-added; the private CIDR is untouched.
-    assert ingress(g) == [("tcp", 0, 65535, "10.20.0.0/16"), ("tcp", 80, 80, "0.0.0.0/0"),
-                          ("tcp", 443, 443, "0.0.0.0/0")]
+    assert ingress(g) == [
+        ("tcp", 0, 65535, "10.20.0.0/16"),
+        ("tcp", 80, 80, "0.0.0.0/0"),
+        ("tcp", 443, 443, "0.0.0.0/0"),
+    ]
     assert "re-add tcp 80" in result.changes[0]
 
 
@@ -99,7 +105,8 @@ def test_given_prefix_list_and_group_sources_then_they_are_not_world_open_and_st
     v = vpc()
     g, other = group(v, "app-sg"), group(v, "peer-sg")
     prefix_list = boto3.client("ec2").create_managed_prefix_list(
-        PrefixListName="office", AddressFamily="IPv4", MaxEntries=2)["PrefixList"]["PrefixListId"]
+        PrefixListName="office", AddressFamily="IPv4", MaxEntries=2
+    )["PrefixList"]["PrefixListId"]
     authorize(g, 22, prefix_lists=(prefix_list,))
     authorize(g, 22, groups=(other,))
 
