@@ -45,9 +45,13 @@ class Inbox:
     """A fake notifier: what would have been published, in order."""
 
     results: list[Result] = field(default_factory=list)
+    alerts: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __call__(self, result: Result) -> None:
         self.results.append(result)
+
+    def alert(self, subject: str, text: str, severity: str) -> None:
+        self.alerts.append((subject, text, severity))
 
 
 def make_engine(mode: Mode = Mode.ENFORCE, clients: Clients | None = None, **settings: Any) -> tuple[Engine, Inbox]:

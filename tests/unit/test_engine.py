@@ -32,6 +32,7 @@ class StubbedClients(Clients):
 def test_access_denied_on_the_fix_is_a_failure_that_names_the_permission_and_is_notified_and_raised() -> None:
     clients = StubbedClients("s3")
     clients.stubber.add_client_error("get_bucket_encryption", "ServerSideEncryptionConfigurationNotFoundError")
+    clients.stubber.add_client_error("get_bucket_tagging", "NoSuchTagSet")  # no exemption
     clients.stubber.add_client_error("put_bucket_encryption", "AccessDenied", "Access Denied", 403)
     engine, inbox = make_engine(clients=clients)
 

@@ -8,6 +8,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_rds import RDSClient
@@ -45,3 +46,6 @@ class Clients:
 
     def sns(self, region: str | None = None) -> SNSClient:
         return self._client("sns", region)  # type: ignore[no-any-return]
+
+    def dynamodb(self, region: str | None = None) -> DynamoDBClient:
+        return self._client("dynamodb", region)  # type: ignore[no-any-return]

@@ -6,16 +6,25 @@ so Lambda's retries and the on-failure destination keep the event.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.serialization.custom_dict import CustomDictSerializer
+from aws_lambda_powertools.utilities.parameters import get_parameter
 from botocore.exceptions import BotoCoreError, ClientError
 
-from phiguard.core.control import Context, Control, ResourceGone, triggered_by
+from phiguard.core import exemptions
+from phiguard.core.brake import Brake
+from phiguard.core.control import Context, Control, ResourceGone, get_control, triggered_by
 from phiguard.core.events import MalformedEvent, api_call_from_event
+from phiguard.core.evidence import Evidence, NoEvidence
 from phiguard.core.model import (
     Action,
     ApiCall,
@@ -26,11 +35,17 @@ from phiguard.core.model import (
     Result,
     Status,
 )
+from phiguard.core.tags import read_tags
 
 logger = Logger()
 metrics = Metrics()
 
-Notifier = Callable[[Result], None]
+
+class Notifier(Protocol):
+    def __call__(self, result: Result) -> None: ...
+
+    def alert(self, subject: str, text: str, severity: str) -> None: ...
+
 
 # Error codes that mean "the resource the event named is not there (any more)".
 GONE_CODES = frozenset(
@@ -54,15 +69,43 @@ class RemediationFailed(Exception):
     def __init__(self, results: list[Result]) -> None:
         self.results = results
         summary = "; ".join(
-            f"{r.control_id} on {r.resource.resource_id}: {r.error or r.notification_error}" for r in results
+            f"{r.control_id} on {r.resource.resource_id}: {r.error or r.bookkeeping_error}" for r in results
         )
         super().__init__(f"{len(results)} control(s) failed: {summary}")
 
 
+class _NotDone(Exception):
+    """Carries a failed result out of an idempotent run, so the record is released for the retry."""
+
+    def __init__(self, result: Result) -> None:
+        self.result = result
+        super().__init__(result.error or result.bookkeeping_error)
+
+
 class Engine:
-    def __init__(self, context: Context, notify: Notifier) -> None:
+    def __init__(
+        self,
+        context: Context,
+        notify: Notifier,
+        evidence: Evidence | None = None,
+        brake: Brake | None = None,
+        idempotency: BasePersistenceLayer | None = None,
+    ) -> None:
         self.context = context
         self.notify = notify
+        self.evidence: Evidence = evidence or NoEvidence()
+        self.brake = brake
+        self.idempotency_config = IdempotencyConfig(expires_after_seconds=24 * 3600)
+        self._run_once = (
+            idempotent_function(
+                data_keyword_argument="key",
+                persistence_store=idempotency,
+                config=self.idempotency_config,
+                output_serializer=CustomDictSerializer(to_dict=Result.to_json, from_dict=Result.from_json),
+            )(self._keyed_run)
+            if idempotency
+            else None
+        )
 
     @property
     def mode(self) -> Mode:
@@ -104,11 +147,50 @@ class Engine:
                 event_source=call.event_source,
                 event_id=call.actor.event_id,
             )
-        results = [self.run(control(self.context), ref, call) for control, ref in work]
-        failed = [r for r in results if r.outcome is Outcome.FAILED or r.notification_error]
+        results = [self._run_exactly_once(control, ref, call) for control, ref in work]
+        failed = [r for r in results if r.outcome is Outcome.FAILED or r.bookkeeping_error]
         if failed:
             raise RemediationFailed(failed)
         return results
+
+    def _run_exactly_once(self, control: type[Control], ref: ResourceRef, call: ApiCall) -> Result:
+        """EventBridge delivers at least once: one (event, control, resource) is handled once."""
+        if self._run_once is None or not call.actor.event_id:
+            return self.run(control(self.context), ref, call)
+        self._call = call
+        key: dict[str, Any] = {
+            "event_id": call.actor.event_id,
+            "control_id": control.control_id,
+            "resource_type": ref.resource_type,
+            "resource_id": ref.resource_id,
+            "region": ref.region,
+            "account_id": ref.account_id,
+            "by_name": ref.by_name,
+        }
+        try:
+            result: Result = self._run_once(key=key)
+        except _NotDone as e:
+            return e.result
+        except IdempotencyAlreadyInProgressError:
+            logger.info("event already being handled by another invocation", **key)
+            return Result(
+                control.control_id,
+                control.title,
+                control.hipaa,
+                ref,
+                Outcome.NOT_APPLICABLE,
+                self.mode,
+                call.actor,
+                reason="already being handled",
+            )
+        return result
+
+    def _keyed_run(self, key: dict[str, Any]) -> Result:
+        ref = ResourceRef(key["resource_type"], key["resource_id"], key["region"], key["account_id"], key["by_name"])
+        result = self.run(get_control(key["control_id"])(self.context), ref, self._call)
+        if result.outcome is Outcome.FAILED or result.bookkeeping_error:
+            raise _NotDone(result)
+        return result
 
     def run(self, control: Control, ref: ResourceRef, call: ApiCall | None) -> Result:
         """Evaluate one resource against one control, fix it if allowed, and notify what happened."""
@@ -138,6 +220,16 @@ class Engine:
             if before.status is Status.COMPLIANT:
                 logger.info("compliant", **log)
                 return self._finish(result)
+            stage = "exemption"
+            verdict = self._exemption(control, ref)
+            if verdict and verdict.honoured:
+                logger.info("exempt: left alone", note=verdict.note, **log)
+                return self._finish(
+                    replace(result, outcome=Outcome.EXEMPT, exemption=verdict.note, remaining=before.violations)
+                )
+            if verdict:
+                logger.warning("exemption not honoured", note=verdict.note, **log)
+                result = replace(result, exemption=verdict.note)
             stage = "remediate"
             return self._act(control, ref, before, result)
         except ResourceGone as e:
@@ -171,6 +263,24 @@ class Engine:
                     remaining=before.manual,
                 )
             )
+        if self.brake:
+            decision = self.brake.reserve(ref.account_id)
+            if not decision.allowed:
+                if decision.just_engaged:
+                    self._alert_brake(ref.account_id, decision.limit, decision.window_end)
+                reason = (
+                    f"blast-radius brake engaged: more than {decision.limit} fixes in this account's window; "
+                    f"notify-only until {decision.window_end.isoformat(timespec='minutes')}"
+                )
+                return self._finish(
+                    replace(
+                        result,
+                        outcome=Outcome.HELD,
+                        reason=reason,
+                        changes=tuple(v.fix for v in fixable if v.fix),
+                        remaining=before.manual,
+                    )
+                )
         changes = tuple(control.remediate(ref, before))
         result = replace(result, changes=changes)
         after = control.evaluate(ref)
@@ -185,16 +295,52 @@ class Engine:
         logger.info("remediated", changes=list(changes), outcome=str(outcome), **log)
         return self._finish(replace(result, outcome=outcome))
 
+    def _exemption(self, control: Control, ref: ResourceRef) -> exemptions.Verdict | None:
+        """The exemption that covers this control on this resource, judged today; None when there is none."""
+        found = exemptions.from_tags(read_tags(self.context, ref))
+        if found is None or not found.covers(control.control_id):
+            found = exemptions.from_list(self._exemption_list(), ref.resource_id)
+        if found is None or not found.covers(control.control_id):
+            return None
+        return exemptions.judge(found, datetime.now(UTC).date())
+
+    def _exemption_list(self) -> list[Mapping[str, Any]]:
+        entries = list(self.context.settings.exemptions)
+        name = self.context.settings.exemptions_parameter
+        if name:
+            entries += exemptions.parse_list(str(get_parameter(name, max_age=300)))
+        return entries
+
+    def _alert_brake(self, account_id: str, limit: int, window_end: datetime) -> None:
+        text = (
+            f"PHI Guard's blast-radius brake engaged in account {account_id}.\n\n"
+            f"More than {limit} fixes were needed within one window, which a normal day never reaches: a bad "
+            f"rollout or a mass change is likely. PHI Guard is notify-only for this account until "
+            f"{window_end.isoformat(timespec='minutes')}; every held fix is reported (outcome 'held') and "
+            f"recorded as evidence. It resumes fixing by itself when the window ends.\n\n"
+            f"Look at the recent changes in this account before then."
+        )
+        try:
+            self.notify.alert(f"PHI Guard CRITICAL: blast-radius brake engaged in {account_id}", text, "critical")
+        except Exception:
+            logger.exception("brake alert could not be sent", account_id=account_id)
+
     def _finish(self, result: Result) -> Result:
-        """Notify what happened; a message that cannot be sent is logged whole and fails the invocation."""
+        """Record evidence, then notify; a failure of either is logged whole and fails the invocation."""
         metrics.add_metric(name=f"Outcome_{result.outcome}", unit=MetricUnit.Count, value=1)
         if not result.outcome.notified:
             return result
         try:
+            result = replace(result, evidence_id=self.evidence.record(result))
+        except Exception as e:
+            logger.exception("evidence could not be recorded", result=result.to_json())
+            result = replace(result, bookkeeping_error=f"evidence not recorded: {type(e).__name__}: {e}")
+        try:
             self.notify(result)
         except Exception as e:
             logger.exception("notification failed", result=result.to_json())
-            return replace(result, notification_error=f"{type(e).__name__}: {e}")
+            problem = f"notification not sent: {type(e).__name__}: {e}"
+            result = replace(result, bookkeeping_error="; ".join(filter(None, [result.bookkeeping_error, problem])))
         return result
 
 

@@ -36,6 +36,8 @@ class Outcome(StrEnum):
     REMEDIATED = "remediated"
     WOULD_REMEDIATE = "would_remediate"
     NEEDS_ATTENTION = "needs_attention"
+    EXEMPT = "exempt"  # non-compliant, left alone by a valid exemption
+    HELD = "held"  # fixable, but the blast-radius brake holds fixes for now
     FAILED = "failed"
 
     @property
@@ -163,10 +165,13 @@ class Result:
     state_after: JsonDict | None = None
     error: str | None = None
     reason: str = ""
-    notification_error: str | None = None
+    bookkeeping_error: str | None = None
+    exemption: str | None = None  # why an exemption was honoured, expired or refused
+    evidence_id: str | None = None
 
     def to_json(self) -> JsonDict:
         return {
+            "evidence_id": self.evidence_id,
             "control_id": self.control_id,
             "title": self.title,
             "hipaa": list(self.hipaa),
@@ -183,6 +188,7 @@ class Result:
             else {
                 "arn": self.actor.arn,
                 "type": self.actor.principal_type,
+                "session_issuer_arn": self.actor.session_issuer_arn,
                 "event_name": self.actor.event_name,
                 "event_time": self.actor.event_time,
                 "event_id": self.actor.event_id,
@@ -195,7 +201,49 @@ class Result:
             "state_after": self.state_after,
             "error": self.error,
             "reason": self.reason,
+            "exemption": self.exemption,
+            "bookkeeping_error": self.bookkeeping_error,
         }
+
+    @classmethod
+    def from_json(cls, data: JsonDict) -> Result:
+        """The inverse of to_json (idempotency stores results as JSON)."""
+        resource, actor = data["resource"], data.get("actor")
+        return cls(
+            control_id=data["control_id"],
+            title=data["title"],
+            hipaa=tuple(data["hipaa"]),
+            resource=ResourceRef(resource["type"], resource["id"], resource["region"], resource["account_id"]),
+            outcome=Outcome(data["outcome"]),
+            mode=Mode(data["mode"]),
+            actor=None
+            if actor is None
+            else Actor(
+                arn=actor["arn"],
+                principal_type=actor["type"],
+                session_issuer_arn=actor.get("session_issuer_arn"),
+                event_time=actor["event_time"],
+                event_name=actor["event_name"],
+                event_id=actor["event_id"],
+                source_ip=actor.get("source_ip"),
+            ),
+            violations=tuple(_violation_from(v) for v in data.get("violations", [])),
+            changes=tuple(data.get("changes", [])),
+            remaining=tuple(_violation_from(v) for v in data.get("remaining", [])),
+            state_before=data.get("state_before") or {},
+            state_after=data.get("state_after"),
+            error=data.get("error"),
+            reason=data.get("reason", ""),
+            bookkeeping_error=data.get("bookkeeping_error"),
+            exemption=data.get("exemption"),
+            evidence_id=data.get("evidence_id"),
+        )
+
+
+def _violation_from(data: JsonDict) -> Violation:
+    return Violation(
+        data["summary"], data.get("fix"), dict(data.get("detail", {})), tuple(data.get("manual_steps", []))
+    )
 
 
 def _violation_json(violation: Violation) -> JsonDict:

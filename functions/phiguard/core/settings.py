@@ -6,7 +6,9 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from phiguard.core.exemptions import parse_list
 from phiguard.core.model import Mode
 
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
@@ -28,6 +30,13 @@ class Settings:
     public_lb_sg_ids: frozenset[str] = frozenset()
     https_certificate_arn: str | None = None
     tls_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    evidence_table: str | None = None
+    state_table: str | None = None  # idempotency records and the brake's counters
+    evidence_retention_days: int = 2190  # six years: the HIPAA documentation retention period
+    brake_max_fixes: int = 50
+    brake_window_seconds: int = 3600
+    exemptions: tuple[Mapping[str, Any], ...] = ()
+    exemptions_parameter: str | None = None  # SSM parameter holding more of the same list
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -44,7 +53,32 @@ class Settings:
             public_lb_sg_ids=_sg_ids(env, "PHIGUARD_PUBLIC_LB_SG_IDS"),
             https_certificate_arn=_arn(env, "PHIGUARD_HTTPS_CERTIFICATE_ARN"),
             tls_policy=env.get("PHIGUARD_TLS_POLICY") or defaults.tls_policy,
+            evidence_table=env.get("PHIGUARD_EVIDENCE_TABLE") or None,
+            state_table=env.get("PHIGUARD_STATE_TABLE") or None,
+            evidence_retention_days=_positive(
+                env, "PHIGUARD_EVIDENCE_RETENTION_DAYS", defaults.evidence_retention_days
+            ),
+            brake_max_fixes=_positive(env, "PHIGUARD_BRAKE_MAX_FIXES", defaults.brake_max_fixes),
+            brake_window_seconds=_positive(env, "PHIGUARD_BRAKE_WINDOW_SECONDS", defaults.brake_window_seconds),
+            exemptions=_exemptions(env, "PHIGUARD_EXEMPTIONS"),
+            exemptions_parameter=env.get("PHIGUARD_EXEMPTIONS_PARAMETER") or None,
         )
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(f"{name}={value!r} is not a positive whole number")
+    return int(value)
+
+
+def _exemptions(env: Mapping[str, str], name: str) -> tuple[Mapping[str, Any], ...]:
+    try:
+        return tuple(parse_list(env.get(name, "")))
+    except ValueError as e:  # json.JSONDecodeError is a ValueError
+        raise SettingsError(f"{name} is not a valid exemption list: {e}") from None
 
 
 def _items(env: Mapping[str, str], name: str) -> list[str]:

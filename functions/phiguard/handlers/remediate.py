@@ -9,11 +9,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from phiguard.core.aws import Clients
-from phiguard.core.control import Context
 from phiguard.core.engine import Engine
 from phiguard.core.settings import Settings
-from phiguard.notify.sns import SnsPublisher
+from phiguard.core.wiring import build_engine
 
 logger = Logger()
 tracer = Tracer()
@@ -22,13 +20,12 @@ metrics = Metrics()
 
 @cache
 def engine() -> Engine:
-    settings = Settings.from_env()
-    clients = Clients()
-    return Engine(Context(settings, clients), SnsPublisher(clients, settings.topic_arn))
+    return build_engine(Settings.from_env())
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> list[dict[str, Any]]:
+    engine().idempotency_config.register_lambda_context(context)
     return [result.to_json() for result in engine().handle_event(event)]

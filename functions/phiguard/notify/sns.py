@@ -38,3 +38,20 @@ class SnsPublisher:
             outcome=str(result.outcome),
             message_id=response.get("MessageId"),
         )
+
+    def alert(self, subject: str, text: str, severity: str) -> None:
+        """An alert about PHI Guard itself (the brake), not about one resource."""
+        if not self.topic_arn:
+            logger.warning("no topic configured; alert only logged", subject=subject, text=text)
+            return
+        self.clients.sns(self.topic_arn.split(":")[3]).publish(
+            TopicArn=self.topic_arn,
+            Subject=subject[:100],
+            Message=text,
+            MessageAttributes={
+                "control_id": {"DataType": "String", "StringValue": "phiguard"},
+                "outcome": {"DataType": "String", "StringValue": "alert"},
+                "severity": {"DataType": "String", "StringValue": severity},
+            },
+        )
+        logger.warning("alert sent", subject=subject, severity=severity)

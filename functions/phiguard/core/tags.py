@@ -1,0 +1,58 @@
+"""Resource tags, read (for exemptions) and merged in (for the exemption a revert sets)."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from phiguard.core.control import Context
+from phiguard.core.model import ResourceRef
+
+S3_BUCKET = "AWS::S3::Bucket"
+SECURITY_GROUP = "AWS::EC2::SecurityGroup"
+LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+
+# What the engine needs to read tags of each resource type (granted beside the controls' own).
+READ_PERMISSIONS = {
+    S3_BUCKET: ("s3:GetBucketTagging",),
+    SECURITY_GROUP: ("ec2:DescribeSecurityGroups",),
+    LOAD_BALANCER: ("elasticloadbalancing:DescribeTags",),
+}
+
+
+def read_tags(context: Context, ref: ResourceRef) -> dict[str, str]:
+    clients = context.clients
+    if ref.resource_type == S3_BUCKET:
+        try:
+            tag_set = clients.s3(ref.region).get_bucket_tagging(Bucket=ref.resource_id)["TagSet"]
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "NoSuchTagSet":
+                return {}
+            raise
+        return {t["Key"]: t["Value"] for t in tag_set}
+    if ref.resource_type == SECURITY_GROUP:
+        groups = clients.ec2(ref.region).describe_security_groups(GroupIds=[ref.resource_id])["SecurityGroups"]
+        return {t["Key"]: t["Value"] for g in groups for t in g.get("Tags", [])}
+    if ref.resource_type == LOAD_BALANCER:
+        descriptions = clients.elbv2(ref.region).describe_tags(ResourceArns=[ref.resource_id])["TagDescriptions"]
+        return {t["Key"]: t["Value"] for d in descriptions for t in d.get("Tags", [])}
+    return {}
+
+
+def merge_tags(context: Context, ref: ResourceRef, tags: dict[str, str]) -> None:
+    """Add or overwrite these tags and keep every other tag (S3 replaces the whole set: merge first)."""
+    clients = context.clients
+    if ref.resource_type == S3_BUCKET:
+        merged = {**read_tags(context, ref), **tags}
+        clients.s3(ref.region).put_bucket_tagging(
+            Bucket=ref.resource_id, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in merged.items()]}
+        )
+    elif ref.resource_type == SECURITY_GROUP:
+        clients.ec2(ref.region).create_tags(
+            Resources=[ref.resource_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+        )
+    elif ref.resource_type == LOAD_BALANCER:
+        clients.elbv2(ref.region).add_tags(
+            ResourceArns=[ref.resource_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+        )
+    else:
+        raise ValueError(f"PHI Guard cannot tag a {ref.resource_type}")
