@@ -11,13 +11,24 @@ import pytest
 from helpers import ROOT
 from moto.events.models import EventPattern
 from phiguard.core.control import all_controls
+from phiguard.core.tags import READ_PERMISSIONS
 from phiguard_local.cloudtrail import detail, envelope
 from phiguard_local.template import event_rules, load_template
 
 TEMPLATE = load_template()
 RESOURCES = TEMPLATE["Resources"]
 FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
-BOOKKEEPING_ACTIONS = {"sns:Publish", "sqs:SendMessage", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+BOOKKEEPING_ACTIONS = {
+    "sns:Publish",
+    "sqs:SendMessage",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "ssm:GetParameter",
+}
 TRIGGERS = sorted({(t.source, t.event_name) for c in all_controls() for t in c.triggers})
 
 
@@ -31,16 +42,23 @@ def routed(event: dict[str, Any]) -> list[str]:
     return [name for name, pattern in rules.items() if EventPattern.load(json.dumps(pattern)).matches_event(event)]
 
 
-def granted_actions(policy_name: str | None = None) -> set[str]:
-    role = RESOURCES["RemediationRole"]["Properties"]
-    actions: set[str] = set()
-    for policy in role["Policies"]:
+def statements(policy_name: str | None = None) -> list[dict[str, Any]]:
+    """The role's statements; a conditional one (Fn::If) counts as granted."""
+    found = []
+    for policy in RESOURCES["RemediationRole"]["Properties"]["Policies"]:
         if policy_name and policy["PolicyName"] != policy_name:
             continue
         for statement in policy["PolicyDocument"]["Statement"]:
-            assert statement["Effect"] == "Allow"
-            found = statement["Action"]
-            actions |= {found} if isinstance(found, str) else set(found)
+            found.append(statement["Fn::If"][1] if "Fn::If" in statement else statement)
+    return found
+
+
+def granted_actions(policy_name: str | None = None) -> set[str]:
+    actions: set[str] = set()
+    for statement in statements(policy_name):
+        assert statement["Effect"] == "Allow"
+        found = statement["Action"]
+        actions |= {found} if isinstance(found, str) else set(found)
     return actions
 
 
@@ -63,19 +81,30 @@ def test_no_rule_routes_calls_that_no_control_handles() -> None:
 
 def test_every_permission_a_control_needs_is_granted_and_nothing_more() -> None:
     needed = {p for c in all_controls() for p in c.permissions}
+    needed |= {p for c in all_controls() for p in READ_PERMISSIONS[c.resource_type]}  # exemption tags
 
     assert granted_actions("phiguard-controls") == needed
     assert granted_actions() - needed == BOOKKEEPING_ACTIONS
 
 
 def test_write_permissions_of_the_bookkeeping_are_scoped_to_our_own_resources() -> None:
-    statements = {
-        s["Sid"]: s
-        for p in RESOURCES["RemediationRole"]["Properties"]["Policies"]
-        for s in p["PolicyDocument"]["Statement"]
-    }
-    assert statements["Notify"]["Resource"] == {"Ref": "NotificationTopic"}
-    assert statements["FailureDestination"]["Resource"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    by_sid = {s["Sid"]: s for s in statements()}
+    assert by_sid["Notify"]["Resource"] == {"Ref": "NotificationTopic"}
+    assert by_sid["FailureDestination"]["Resource"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    assert by_sid["Evidence"]["Resource"] == {"Fn::GetAtt": ["EvidenceTable", "Arn"]}
+    assert by_sid["Evidence"]["Action"] == "dynamodb:PutItem"  # the function adds evidence, never changes it
+    assert by_sid["ExactlyOnceAndBrake"]["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
+    assert "parameter/${ExemptionsParameterName}" in by_sid["ExemptionList"]["Resource"]["Fn::Sub"]
+
+
+def test_evidence_is_encrypted_recoverable_kept_six_years_and_survives_the_stack() -> None:
+    table = RESOURCES["EvidenceTable"]
+    props = table["Properties"]
+    assert props["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert TEMPLATE["Parameters"]["EvidenceRetentionDays"]["Default"] == 6 * 365
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
