@@ -179,3 +179,104 @@ def alb(scheme: str = "internet-facing", *, https: bool = True, open_443: bool =
 def listener_actions(listener_arn: str) -> list[dict[str, Any]]:
     listeners = boto3.client("elbv2").describe_listeners(ListenerArns=[listener_arn])["Listeners"]
     return list(listeners[0]["DefaultActions"])
+
+
+# --- the rails: evidence and state tables as the template defines them -----------------------
+
+EVIDENCE_TABLE, STATE_TABLE = "phiguard-evidence", "phiguard-state"
+
+
+def rails_tables() -> None:
+    dynamodb = boto3.client("dynamodb")
+    for name, key in ((EVIDENCE_TABLE, "evidence_id"), (STATE_TABLE, "id")):
+        dynamodb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        )
+
+
+class Clock:
+    """A clock the brake reads, that a test moves on."""
+
+    def __init__(self, now: float = 1_796_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_rails_engine(
+    mode: Mode = Mode.ENFORCE, clients: Clients | None = None, clock: Clock | None = None, **settings: Any
+) -> tuple[Engine, Inbox]:
+    """An engine with every rail on: evidence, exactly-once, brake (the tables must exist)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from phiguard.core.brake import Brake
+    from phiguard.core.evidence import DynamoEvidence
+
+    clients = clients or Clients()
+    config = Settings(
+        mode=mode,
+        self_role_arns=frozenset({SELF_ROLE}),
+        evidence_table=EVIDENCE_TABLE,
+        state_table=STATE_TABLE,
+        **settings,
+    )
+    inbox = Inbox()
+    brake = Brake(clients, STATE_TABLE, config.brake_max_fixes, config.brake_window_seconds, clock or Clock())
+    engine = Engine(
+        Context(config, clients),
+        inbox,
+        DynamoEvidence(clients, EVIDENCE_TABLE, 2190),
+        brake,
+        DynamoDBPersistenceLayer(table_name=STATE_TABLE),
+    )
+    return engine, inbox
+
+
+def evidence_rows() -> list[dict[str, Any]]:
+    from phiguard.core.evidence import DynamoEvidence
+
+    return sorted(DynamoEvidence(Clients(), EVIDENCE_TABLE, 2190).rows(), key=lambda r: str(r["evidence_id"]))
+
+
+def tag_group(group_id: str, **tags: str) -> None:
+    boto3.client("ec2").create_tags(Resources=[group_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+
+class FaultyClients(Clients):
+    """moto clients, except that chosen operations answer with an AWS error (AccessDenied, throttling).
+
+    The fault is injected with botocore's before-call hook, so every other call still reaches moto.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.faults: dict[str, tuple[str, str, int]] = {}
+        self.injected = 0
+
+    def fail(self, operation: str, code: str, message: str = "denied", status: int = 403) -> None:
+        self.faults[operation] = (code, message, status)
+
+    def heal(self) -> None:
+        self.faults.clear()
+
+    def _client(self, service: str, region: str | None) -> Any:
+        fresh = (service, region) not in self._cache
+        client = super()._client(service, region)
+        if fresh:
+            client.meta.events.register("before-call.*.*", self._inject)
+        return client
+
+    def _inject(self, model: Any, **_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        if model.name not in self.faults:
+            return None
+        code, message, status = self.faults[model.name]
+        self.injected += 1
+        return AWSResponse("https://fault.invalid", status, {}, None), {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        }

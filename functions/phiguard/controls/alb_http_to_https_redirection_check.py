@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from phiguard.core import security_groups as sg
 from phiguard.core.control import Control, ResourceGone, register
 from phiguard.core.events import application_load_balancers
-from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Result, Trigger, Violation
 
 if TYPE_CHECKING:
     from mypy_boto3_elbv2.type_defs import ActionTypeDef, ListenerTypeDef, RuleTypeDef
@@ -180,6 +180,25 @@ class AlbHttpToHttpsRedirectionCheck(Control):
                 elbv2.modify_rule(RuleArn=str(detail["rule_arn"]), Actions=[redirect_action(port)])
             changes.append(violation.fix or "")
         return changes
+
+    def revert(self, ref: ResourceRef, fixed: Result) -> list[str]:
+        """Put back the recorded actions; an HTTPS listener the fix created stays (never delete a listener)."""
+        elbv2 = self.clients.elbv2(ref.region)
+        listeners = {lr["arn"]: lr for lr in fixed.state_before.get("listeners", [])}
+        rules = {r["arn"]: r for rs in fixed.state_before.get("http_listener_rules", {}).values() for r in rs}
+        restored = []
+        for violation in fixed.violations:
+            if not violation.fixable:
+                continue
+            if "listener_arn" in violation.detail:
+                arn = str(violation.detail["listener_arn"])
+                elbv2.modify_listener(ListenerArn=arn, DefaultActions=listeners[arn]["default_actions"])
+                restored.append(f"restored the default actions of listener {arn}")
+            else:
+                arn = str(violation.detail["rule_arn"])
+                elbv2.modify_rule(RuleArn=arn, Actions=rules[arn]["actions"])
+                restored.append(f"restored the actions of rule {arn}")
+        return restored
 
 
 def _admits(rule: Any, port: int) -> bool:

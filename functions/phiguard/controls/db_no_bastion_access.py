@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from phiguard.core import security_groups as sg
 from phiguard.core.control import Control, register
 from phiguard.core.events import security_groups
-from phiguard.core.model import Action, Evaluation, ResourceRef, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
 from phiguard.core.roles import bastion_addresses, bastion_group_ids, database_group_ids
 
 if TYPE_CHECKING:
@@ -101,3 +101,6 @@ class DbNoBastionAccess(Control):
     def remediate(self, ref: ResourceRef, evaluation: Evaluation) -> list[str]:
         sg.revoke(self.context, ref, [str(v.detail["rule_id"]) for v in evaluation.fixable])
         return [v.fix for v in evaluation.fixable if v.fix]
+
+    def revert(self, ref: ResourceRef, fixed: Result) -> list[str]:
+        return sg.revert_revoked(self.context, ref, fixed)

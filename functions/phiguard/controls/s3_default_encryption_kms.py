@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from phiguard.core.control import Control, ResourceGone, register
 from phiguard.core.events import s3_bucket
-from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Result, Trigger, Violation
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import ServerSideEncryptionByDefaultTypeDef
@@ -79,3 +79,18 @@ class S3DefaultEncryptionKms(Control):
             },
         )
         return [v.fix for v in evaluation.fixable if v.fix]
+
+    def revert(self, ref: ResourceRef, fixed: Result) -> list[str]:
+        before = fixed.state_before.get("default_encryption") or []
+        s3 = self.clients.s3(ref.region)
+        if not before:
+            s3.delete_bucket_encryption(Bucket=ref.resource_id)
+            return ["removed the default encryption configuration (as before the fix)"]
+        keys = fixed.state_before.get("bucket_key_enabled") or [False]
+        s3.put_bucket_encryption(
+            Bucket=ref.resource_id,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": before[0], "BucketKeyEnabled": bool(keys[0])}]
+            },
+        )
+        return [f"restored default encryption {before[0].get('SSEAlgorithm')}"]

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from phiguard.core import security_groups as sg
 from phiguard.core.control import Control, register
 from phiguard.core.events import security_groups
-from phiguard.core.model import Action, Evaluation, ResourceRef, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
 from phiguard.core.roles import public_lb_group_ids
 
 if TYPE_CHECKING:
@@ -93,6 +93,9 @@ class VpcSgRestrictedPorts(Control):
                         raise
         sg.revoke(self.context, ref, [str(v.detail["rule_id"]) for v in evaluation.fixable])
         return [v.fix for v in evaluation.fixable if v.fix]
+
+    def revert(self, ref: ResourceRef, fixed: Result) -> list[str]:
+        return sg.revert_revoked(self.context, ref, fixed, also_revoke_description=REAUTHORIZE_DESCRIPTION)
 
     def _authorized(self, rule: SecurityGroupRuleTypeDef) -> bool:
         if str(rule.get("IpProtocol")) not in ("tcp", "6"):

@@ -8,12 +8,16 @@ from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 from phiguard.core.aws import Clients
-from phiguard.core.model import Action, ApiCall, Evaluation, ResourceRef, Trigger
+from phiguard.core.model import Action, ApiCall, Evaluation, ResourceRef, Result, Trigger
 from phiguard.core.settings import Settings
 
 
 class ResourceGone(Exception):
     """The resource named by the event no longer exists (or never did)."""
+
+
+class NotRevertible(Exception):
+    """Restoring the recorded before-state is not meaningful for this action."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ class Control(ABC):
     def remediate(self, ref: ResourceRef, evaluation: Evaluation) -> list[str]:
         """Apply the fixable violations' fixes; return what was changed, one line per change."""
         raise NotImplementedError(f"{self.control_id} is notify-only")
+
+    def revert(self, ref: ResourceRef, fixed: Result) -> list[str]:
+        """Put back what the recorded fix changed (from its before-state); return what was restored."""
+        raise NotRevertible(f"{self.control_id} has no meaningful way back")
 
 
 C = TypeVar("C", bound=type[Control])

@@ -38,6 +38,7 @@ class Outcome(StrEnum):
     NEEDS_ATTENTION = "needs_attention"
     EXEMPT = "exempt"  # non-compliant, left alone by a valid exemption
     HELD = "held"  # fixable, but the blast-radius brake holds fixes for now
+    REVERTED = "reverted"  # a person undid a fix with `phiguard revert`
     FAILED = "failed"
 
     @property

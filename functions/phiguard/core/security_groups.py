@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from phiguard.core.control import Context, ResourceGone
-from phiguard.core.model import JsonDict, ResourceRef
+from phiguard.core.model import JsonDict, ResourceRef, Result
 
 if TYPE_CHECKING:
-    from mypy_boto3_ec2.type_defs import SecurityGroupRuleTypeDef
+    from mypy_boto3_ec2.type_defs import IpPermissionTypeDef, SecurityGroupRuleTypeDef
 
 WORLD_V4, WORLD_V6 = "0.0.0.0/0", "::/0"
 ALL_PROTOCOLS = "-1"
@@ -101,3 +101,55 @@ def revoke(context: Context, ref: ResourceRef, rule_ids: list[str]) -> None:
         if len(rule_ids) > 1:
             for rule_id in rule_ids:
                 revoke(context, ref, [rule_id])
+
+
+_STATE_SOURCES = (
+    ("CidrIpv4", "IpRanges", "CidrIp"),
+    ("CidrIpv6", "Ipv6Ranges", "CidrIpv6"),
+    ("PrefixListId", "PrefixListIds", "PrefixListId"),
+    ("ReferencedGroupId", "UserIdGroupPairs", "GroupId"),
+)
+
+
+def state_source(rule: JsonDict) -> str:
+    return next((str(rule[key]) for key, _, _ in _STATE_SOURCES if rule.get(key)), "?")
+
+
+def reauthorize(context: Context, ref: ResourceRef, rule: JsonDict) -> None:
+    """Authorize one rule again exactly as rule_state() recorded it (used by revert)."""
+    permission: dict[str, Any] = {"IpProtocol": str(rule["IpProtocol"])}
+    if rule.get("FromPort") is not None:
+        permission.update(FromPort=int(rule["FromPort"]), ToPort=int(rule["ToPort"]))
+    for state_key, list_key, item_key in _STATE_SOURCES:
+        if rule.get(state_key):
+            entry = {item_key: rule[state_key]}
+            if rule.get("Description"):
+                entry["Description"] = rule["Description"]
+            permission[list_key] = [entry]
+            break
+    try:
+        context.clients.ec2(ref.region).authorize_security_group_ingress(
+            GroupId=ref.resource_id, IpPermissions=[cast("IpPermissionTypeDef", permission)]
+        )
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") != "InvalidPermission.Duplicate":
+            raise
+
+
+def revert_revoked(
+    context: Context, ref: ResourceRef, fixed: Result, *, also_revoke_description: str | None = None
+) -> list[str]:
+    """Re-authorize the rules a fix revoked (from its before-state); optionally drop what it re-added."""
+    before = {r.get("SecurityGroupRuleId"): r for r in fixed.state_before.get("ingress_rules", [])}
+    restored = []
+    for violation in fixed.violations:
+        rule = before.get(violation.detail.get("rule_id"))
+        if violation.fixable and rule:
+            reauthorize(context, ref, rule)
+            ports = f"{rule.get('IpProtocol')} {rule.get('FromPort')}-{rule.get('ToPort')}"
+            restored.append(f"re-authorized {ports} from {state_source(rule)}")
+    if also_revoke_description:
+        added = [r for r in ingress_rules(context, ref) if r.get("Description") == also_revoke_description]
+        revoke(context, ref, [str(r["SecurityGroupRuleId"]) for r in added])
+        restored += [f"revoked {describe(r)}, which the fix had added" for r in added]
+    return restored

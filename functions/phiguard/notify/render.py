@@ -13,6 +13,9 @@ _HEADLINES = {
     Outcome.WOULD_REMEDIATE: "PHI Guard found a HIPAA baseline drift (dry-run mode: nothing was changed).",
     Outcome.NEEDS_ATTENTION: "PHI Guard found a HIPAA baseline drift that needs a person.",
     Outcome.FAILED: "PHI Guard could not fix a HIPAA baseline drift. Action needed.",
+    Outcome.EXEMPT: "PHI Guard found a HIPAA baseline drift on an exempt resource and left it alone.",
+    Outcome.HELD: "PHI Guard held a fix: the blast-radius brake is engaged (notify-only for now).",
+    Outcome.REVERTED: "A person reverted a fix PHI Guard had made.",
     Outcome.COMPLIANT: "PHI Guard found the resource compliant.",
     Outcome.NOT_APPLICABLE: "PHI Guard found the control not applicable.",
 }
@@ -22,6 +25,9 @@ _SUBJECT_WORDS = {
     Outcome.WOULD_REMEDIATE: "Would fix (dry-run)",
     Outcome.NEEDS_ATTENTION: "Action needed",
     Outcome.FAILED: "FAILED to fix",
+    Outcome.EXEMPT: "Exempt",
+    Outcome.HELD: "HELD by the brake",
+    Outcome.REVERTED: "Reverted",
     Outcome.COMPLIANT: "Compliant",
     Outcome.NOT_APPLICABLE: "Not applicable",
 }
@@ -48,11 +54,15 @@ def _steps(violations: tuple[Violation, ...]) -> list[str]:
 def email_text(result: Result) -> str:
     r, res = result, result.resource
     lines = [_HEADLINES[r.outcome], "", "What was wrong:", *_bullets([v.summary for v in r.violations])]
-    if r.outcome is Outcome.REMEDIATED or (r.changes and r.outcome is not Outcome.WOULD_REMEDIATE):
+    if r.outcome is Outcome.REMEDIATED or (r.changes and r.outcome not in (Outcome.WOULD_REMEDIATE, Outcome.HELD)):
         lines += ["", "What PHI Guard changed:", *_bullets(r.changes)]
-    if r.outcome is Outcome.WOULD_REMEDIATE:
+    if r.outcome in (Outcome.WOULD_REMEDIATE, Outcome.HELD):
         lines += ["", "What PHI Guard would change in enforce mode:", *_bullets(r.changes)]
-    if r.remaining:
+    if r.reason and r.outcome is Outcome.HELD:
+        lines += ["", "Why it was not changed:", f"  {r.reason}"]
+    if r.exemption:
+        lines += ["", "Exemption:", f"  {r.exemption}"]
+    if r.remaining and r.outcome is not Outcome.EXEMPT:
         lines += ["", "What a person must do:", *_steps(r.remaining)]
     if r.error:
         lines += ["", "Why it failed:", f"  {r.error}"]
@@ -67,6 +77,7 @@ def email_text(result: Result) -> str:
         f"When:       {actor.event_time if actor else 'unknown'} ({actor.event_name if actor else '-'}, "
         f"event {actor.event_id if actor else '-'})",
         f"Mode:       {r.mode}",
+        f"Evidence:   {r.evidence_id or 'not recorded (no evidence table configured)'}",
         "",
         "State before:",
         _indent(json.dumps(r.state_before, indent=2, sort_keys=True, default=str)),

@@ -1,0 +1,1 @@
+"""The phiguard command-line tool (not part of the Lambda package)."""

@@ -1,0 +1,242 @@
+"""The safety rails against moto: exemptions, evidence, exactly once, the blast-radius brake."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import boto3
+import pytest
+from helpers import (
+    Clock,
+    authorize,
+    evidence_rows,
+    group,
+    ingress,
+    load_event,
+    make_rails_engine,
+    rails_tables,
+    tag_group,
+    vpc,
+)
+from phiguard.core.model import Mode, Outcome
+
+pytestmark = pytest.mark.usefixtures("aws")
+TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+YESTERDAY = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+
+
+@pytest.fixture(autouse=True)
+def tables(aws: None) -> None:
+    rails_tables()
+
+
+def open_group(name: str = "backend-sg") -> str:
+    g = group(vpc(), name)
+    authorize(g, 22, cidrs=("0.0.0.0/0",))
+    return g
+
+
+def deliver(engine, group_id: str):  # type: ignore[no-untyped-def]
+    return engine.handle_event(load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=group_id))
+
+
+def outcome_of(results, control_id: str = "vpc-sg-restricted-ports") -> Outcome:  # type: ignore[no-untyped-def]
+    return next(r.outcome for r in results if r.control_id == control_id)
+
+
+# --- exemptions ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("controls", ["vpc-sg-restricted-ports", "all", "db-no-bastion-access,vpc-sg-restricted-ports"])
+def test_a_tagged_exemption_is_honoured_reported_and_recorded(controls: str) -> None:
+    g = open_group()
+    tag_group(
+        g,
+        **{
+            "phiguard:exempt": controls,
+            "phiguard:exempt-until": TOMORROW,
+            "phiguard:exempt-reason": "vendor VPN cut-over, CHG-1042",
+        },
+    )
+    engine, inbox = make_rails_engine()
+
+    results = deliver(engine, g)
+
+    assert outcome_of(results) is Outcome.EXEMPT
+    assert ingress(g) == [("tcp", 22, 22, "0.0.0.0/0")]
+    [message] = [r for r in inbox.results if r.control_id == "vpc-sg-restricted-ports"]
+    assert message.exemption and "CHG-1042" in message.exemption and TOMORROW in message.exemption
+    [row] = [r for r in evidence_rows() if r["control_id"] == "vpc-sg-restricted-ports"]
+    assert row["outcome"] == "exempt"
+
+
+def test_an_exemption_for_another_control_does_not_cover_this_one() -> None:
+    g = open_group()
+    tag_group(
+        g,
+        **{"phiguard:exempt": "db-no-bastion-access", "phiguard:exempt-until": TOMORROW, "phiguard:exempt-reason": "x"},
+    )
+    engine, _ = make_rails_engine()
+
+    assert outcome_of(deliver(engine, g)) is Outcome.REMEDIATED
+
+
+def test_an_expired_exemption_is_ignored_and_reported_as_expired() -> None:
+    g = open_group()
+    tag_group(g, **{"phiguard:exempt": "all", "phiguard:exempt-until": YESTERDAY, "phiguard:exempt-reason": "old"})
+    engine, inbox = make_rails_engine()
+
+    results = deliver(engine, g)
+
+    assert outcome_of(results) is Outcome.REMEDIATED
+    assert ingress(g) == []
+    [message] = [r for r in inbox.results if r.control_id == "vpc-sg-restricted-ports"]
+    assert f"expired on {YESTERDAY}" in (message.exemption or "")
+
+
+@pytest.mark.parametrize(
+    ("tags", "problem"),
+    [
+        ({"phiguard:exempt-until": TOMORROW}, "gives no reason"),
+        ({"phiguard:exempt-until": "next friday", "phiguard:exempt-reason": "x"}, "is not a date"),
+        ({"phiguard:exempt-reason": "forever"}, "exemptions must expire"),
+    ],
+)
+def test_a_malformed_exemption_is_reported_and_not_honoured(tags: dict[str, str], problem: str) -> None:
+    g = open_group()
+    tag_group(g, **{"phiguard:exempt": "all", **tags})
+    engine, inbox = make_rails_engine()
+
+    assert outcome_of(deliver(engine, g)) is Outcome.REMEDIATED
+    [message] = [r for r in inbox.results if r.control_id == "vpc-sg-restricted-ports"]
+    assert "not honoured" in (message.exemption or "") and problem in (message.exemption or "")
+
+
+def test_the_exemption_list_covers_what_cannot_be_tagged() -> None:
+    g = open_group()
+    listed = ({"resource": g, "controls": ["vpc-sg-restricted-ports"], "until": TOMORROW, "reason": "listed"},)
+    engine, _ = make_rails_engine(exemptions=listed)
+
+    assert outcome_of(deliver(engine, g)) is Outcome.EXEMPT
+
+
+def test_the_exemption_list_can_live_in_ssm() -> None:
+    g = open_group()
+    boto3.client("ssm").put_parameter(
+        Name="/phiguard/exemptions",
+        Type="String",
+        Value=json.dumps([{"resource": g, "controls": "all", "until": TOMORROW, "reason": "from SSM"}]),
+    )
+    engine, _ = make_rails_engine(exemptions_parameter="/phiguard/exemptions")
+
+    assert outcome_of(deliver(engine, g)) is Outcome.EXEMPT
+
+
+# --- evidence --------------------------------------------------------------------------------
+
+
+def test_a_fix_is_recorded_with_everything_an_auditor_asks() -> None:
+    g = open_group()
+    engine, inbox = make_rails_engine()
+
+    deliver(engine, g)
+
+    [row] = [r for r in evidence_rows() if r["control_id"] == "vpc-sg-restricted-ports"]
+    assert row["outcome"] == "remediated"
+    assert row["kind"] == "finding"
+    assert (row["account_id"], row["region"], row["resource_id"]) == ("123456789012", "us-east-1", g)
+    assert row["hipaa"] == ["164.308(a)(3)(i)", "164.308(a)(4)(ii)(B)", "164.312(a)(1)", "164.312(e)(1)"]
+    assert row["event_id"] == "8f7c1f2e-5d3b-4c1a-9e0f-000000000004"
+    assert row["actor"].endswith("assumed-role/Admin/jane.doe@example.com")
+    assert row["mode"] == "enforce"
+    assert json.loads(row["state_before"])["ingress_rules"][0]["CidrIpv4"] == "0.0.0.0/0"
+    assert json.loads(row["state_after"])["ingress_rules"] == []
+    assert row["changes"][0].startswith("revoke rule sgr-")
+    six_years = (datetime.now(UTC) + timedelta(days=2190)).timestamp()
+    assert abs(row["expires_at"] - six_years) < 120
+    assert inbox.results[-1].evidence_id == row["evidence_id"]
+
+
+def test_a_notify_only_finding_and_a_failure_are_recorded_too() -> None:
+    vpc_id = vpc()
+    database, bastion = group(vpc_id, "db-sg", "database"), group(vpc_id, "bastion-sg", "bastion")
+    authorize(database, 3306, cidrs=("10.20.0.0/16",))  # covers nothing: no bastion instance here
+    authorize(database, 3306, groups=(bastion,))
+    engine, _ = make_rails_engine(Mode.DRY_RUN)
+
+    engine.handle_event(
+        load_event("ec2-authorize-sg-ingress-bastion-to-database.json", database_sg=database, bastion_sg=bastion)
+    )
+
+    [row] = evidence_rows()
+    assert (row["control_id"], row["outcome"], row["mode"]) == ("db-no-bastion-access", "would_remediate", "dry-run")
+    assert row["state_after"] == "null"
+
+
+# --- exactly once ----------------------------------------------------------------------------
+
+
+def test_the_same_event_twice_gives_one_message_and_one_row_even_in_dry_run() -> None:
+    g = open_group()
+    engine, inbox = make_rails_engine(Mode.DRY_RUN)
+    event = load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=g)
+
+    first, second = engine.handle_event(event), engine.handle_event(event)
+
+    assert [r.to_json() for r in first] == [r.to_json() for r in second]
+    assert len([r for r in inbox.results if r.control_id == "vpc-sg-restricted-ports"]) == 1
+    assert len(evidence_rows()) == 1
+
+
+def test_the_same_event_twice_in_enforce_mode_gives_one_change_and_one_message() -> None:
+    g = open_group()
+    engine, inbox = make_rails_engine()
+    event = load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=g)
+
+    engine.handle_event(event)
+    authorize(g, 22, cidrs=("0.0.0.0/0",))  # someone opens it again: a *new* event would be needed
+    engine.handle_event(event)
+
+    assert len(inbox.results) == 1
+    assert ingress(g) == [("tcp", 22, 22, "0.0.0.0/0")]  # the repeated delivery did not act again
+
+
+# --- the brake -------------------------------------------------------------------------------
+
+
+def test_the_brake_holds_fixes_above_its_limit_alerts_once_and_releases_with_the_next_window() -> None:
+    clock = Clock()
+    engine, inbox = make_rails_engine(clock=clock, brake_max_fixes=2, brake_window_seconds=3600)
+    groups = [open_group(f"burst-{n}") for n in range(4)]
+    events = [load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=g) for g in groups]
+    for n, event in enumerate(events):
+        event["detail"]["eventID"] = f"burst-{n}"
+
+    outcomes = [outcome_of(engine.handle_event(e)) for e in events]
+
+    assert outcomes == [Outcome.REMEDIATED, Outcome.REMEDIATED, Outcome.HELD, Outcome.HELD]
+    assert [ingress(g) for g in groups[2:]] == [[("tcp", 22, 22, "0.0.0.0/0")]] * 2
+    [(subject, text, severity)] = inbox.alerts
+    assert severity == "critical" and "brake" in subject and "123456789012" in subject
+    held = [r for r in inbox.results if r.outcome is Outcome.HELD]
+    assert len(held) == 2 and "notify-only until" in held[0].reason
+    assert [r["outcome"] for r in evidence_rows()].count("held") == 2
+
+    clock.now += 3600  # the next window: the brake has released by itself
+    events[3]["detail"]["eventID"] = "burst-3-seen-again-by-the-sweep"
+    assert outcome_of(engine.handle_event(events[3])) is Outcome.REMEDIATED
+    assert ingress(groups[3]) == []
+    assert len(inbox.alerts) == 1
+
+
+def test_exemption_dates_are_inclusive() -> None:
+    from phiguard.core.exemptions import from_tags, judge
+
+    today = date(2026, 12, 3)
+    exemption = from_tags(
+        {"phiguard:exempt": "all", "phiguard:exempt-until": "2026-12-03", "phiguard:exempt-reason": "last day"}
+    )
+    assert exemption is not None
+    assert judge(exemption, today).honoured
+    assert not judge(exemption, today + timedelta(days=1)).honoured
