@@ -192,9 +192,10 @@ def invoke_asynchronously(handle: Any, event: dict[str, Any], failure_queue_url:
     for _ in range(1 + retries):
         try:
             handle(event)
-            return True
         except Exception as e:  # noqa: BLE001 - Lambda catches everything the handler raises
             error = e
+        else:
+            return True
     record = {
         "version": "1.0",
         "timestamp": datetime.now(UTC).isoformat(),

@@ -218,6 +218,7 @@ def test_the_brake_holds_fixes_above_its_limit_alerts_once_and_releases_with_the
     assert outcomes == [Outcome.REMEDIATED, Outcome.REMEDIATED, Outcome.HELD, Outcome.HELD]
     assert [ingress(g) for g in groups[2:]] == [[("tcp", 22, 22, "0.0.0.0/0")]] * 2
     [(subject, text, severity)] = inbox.alerts
+    assert "notify-only" in text
     assert severity == "critical" and "brake" in subject and "123456789012" in subject
     held = [r for r in inbox.results if r.outcome is Outcome.HELD]
     assert len(held) == 2 and "notify-only until" in held[0].reason
