@@ -12,13 +12,22 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# As in the deployed function's environment; Powertools reads these when its modules are imported.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "phiguard")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "PHIGuard")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
 import boto3
+from phiguard.core.aws import Clients
+from phiguard.core.evidence import DynamoEvidence
+from phiguard_cli.main import render_evidence
 
 from phiguard_local import cloudtrail, drifts, state
 from phiguard_local.embedded import ACCOUNT_ID, REGION, embedded_aws
@@ -55,8 +64,13 @@ class Deployment:
     inbox_url: str
 
 
+EVIDENCE_TABLE, STATE_TABLE = "phiguard-evidence", "phiguard-state"
+BRAKE_LIMIT, BRAKE_WINDOW_SECONDS, BURST = 6, 6, 8  # the demo's brake: small, so a burst trips it quickly
+
+
 def deploy(mode: str, kms_key_arn: str) -> Deployment:
-    sns, sqs, iam = boto3.client("sns"), boto3.client("sqs"), boto3.client("iam")
+    """What `sam deploy` creates around the function (topic, role, tables), and the function's settings."""
+    sns, sqs, iam, dynamodb = boto3.client("sns"), boto3.client("sqs"), boto3.client("iam"), boto3.client("dynamodb")
     topic_arn = sns.create_topic(Name="phiguard-notifications")["TopicArn"]
     inbox_url = sqs.create_queue(QueueName="phiguard-notifications-inbox")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -68,24 +82,32 @@ def deploy(mode: str, kms_key_arn: str) -> Deployment:
             {
                 "Version": "2012-10-17",
                 "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
                 ],
             }
         ),
     )["Role"]["Arn"]
+    for name, key in ((EVIDENCE_TABLE, "evidence_id"), (STATE_TABLE, "id")):
+        dynamodb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        )
     os.environ.update(
         {
             "PHIGUARD_MODE": mode,
             "PHIGUARD_TOPIC_ARN": topic_arn,
             "PHIGUARD_SELF_ROLE_ARNS": role_arn,
             "PHIGUARD_S3_KMS_KEY_ID": kms_key_arn,
+            "PHIGUARD_EVIDENCE_TABLE": EVIDENCE_TABLE,
+            "PHIGUARD_STATE_TABLE": STATE_TABLE,
+            "PHIGUARD_BRAKE_MAX_FIXES": str(BRAKE_LIMIT),
+            "PHIGUARD_BRAKE_WINDOW_SECONDS": str(BRAKE_WINDOW_SECONDS),
             "POWERTOOLS_SERVICE_NAME": "phiguard",
             "POWERTOOLS_METRICS_NAMESPACE": "PHIGuard",
             "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_IDEMPOTENCY_DISABLED": "false",
         }
     )
     return Deployment(topic_arn, role_arn, inbox_url)
@@ -98,7 +120,7 @@ def lambda_logs_to(path: Path) -> Iterator[None]:
 
     remediate.engine.cache_clear()
     handlers = logging.getLogger("phiguard").handlers
-    with path.open("w") as log:
+    with path.open("w") as log, redirect_stdout(log):  # log lines and EMF metrics
         streams = [h.setStream(log) for h in handlers if isinstance(h, logging.StreamHandler)]
         try:
             yield
@@ -154,33 +176,34 @@ def inbox_messages(inbox_url: str) -> list[dict[str, Any]]:
     return messages
 
 
-def reevaluate(arch: RefArch) -> list[dict[str, Any]]:
-    """Every control over every resource of its type in the architecture, read-only."""
-    from phiguard.core.aws import Clients
-    from phiguard.core.control import Context, all_controls
+def reevaluate(arch: RefArch, extra_groups: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every control over every resource of its type, read-only: (non-compliant findings, exempt ones)."""
+    from phiguard.core.control import all_controls
     from phiguard.core.model import ResourceRef, Status
     from phiguard.core.settings import Settings
+    from phiguard.core.wiring import build_engine
 
-    context = Context(Settings.from_env(), Clients())
+    engine = build_engine(Settings.from_env())
     resources = {
-        "AWS::S3::Bucket": [arch.bucket, arch.trail_bucket],
-        "AWS::EC2::SecurityGroup": list(arch.groups.values()),
+        "AWS::S3::Bucket": [arch.bucket, arch.trail_bucket, arch.sandbox_bucket],
+        "AWS::EC2::SecurityGroup": [*arch.groups.values(), *extra_groups],
         "AWS::ElasticLoadBalancingV2::LoadBalancer": list(arch.load_balancers.values()),
     }
-    findings = []
-    for control in all_controls():
+    findings, exempt = [], []
+    for control_class in all_controls():
+        control = control_class(engine.context)
         for resource_id in resources[control.resource_type]:
             ref = ResourceRef(control.resource_type, resource_id, REGION, ACCOUNT_ID)
-            evaluation = control(context).evaluate(ref)
+            evaluation = control.evaluate(ref)
             if evaluation.status is Status.NON_COMPLIANT:
-                findings.append(
-                    {
-                        "control_id": control.control_id,
-                        "resource_id": resource_id,
-                        "violations": [v.summary for v in evaluation.violations],
-                    }
-                )
-    return findings
+                verdict = engine.exemption_for(control, ref)
+                finding = {
+                    "control_id": control.control_id,
+                    "resource_id": resource_id,
+                    "violations": [v.summary for v in evaluation.violations],
+                }
+                (exempt if verdict and verdict.honoured else findings).append(finding)
+    return findings, exempt
 
 
 def remediated(drift: drifts.Drift, arch: RefArch, after: dict[str, Any]) -> bool:
@@ -193,23 +216,58 @@ def remediated(drift: drifts.Drift, arch: RefArch, after: dict[str, Any]) -> boo
     return checks[drift.control_id]()
 
 
+def _legitimate(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Everything but the exempt bucket, whose drift PHI Guard must leave as it is."""
+    return {k: v for k, v in snapshot.items() if k != "exempt_bucket_encryption"}
+
+
 def legitimate_preserved(baseline: dict[str, Any], after: dict[str, Any]) -> dict[str, bool]:
     """Everything that was compliant before the drifts is exactly as it was."""
     frontend_lb = after["security_groups"]["frontend-lb"]["ingress"]
+    https = [
+        (baseline["load_balancers"][t]["listeners"]["HTTPS:443"], after["load_balancers"][t]["listeners"]["HTTPS:443"])
+        for t in ("frontend", "backend")
+    ]
     return {
-        "whole_state_equals_baseline": baseline == after,
+        "whole_state_equals_baseline": _legitimate(baseline) == _legitimate(after),
         "frontend_lb_world_443_80": all(
             any(r.get(k) == cidr and r["FromPort"] == port for r in frontend_lb)
             for port in (80, 443)
             for k, cidr in (("CidrIpv4", "0.0.0.0/0"), ("CidrIpv6", "::/0"))
         ),
         "backend_to_database_rule": baseline["security_groups"]["database"] == after["security_groups"]["database"],
-        "https_listeners": all(
-            baseline["load_balancers"][t]["listeners"]["HTTPS:443"]
-            == after["load_balancers"][t]["listeners"]["HTTPS:443"]
-            for t in ("frontend", "backend")
-        ),
+        "https_listeners": all(before == now for before, now in https),
     }
+
+
+Row = tuple[drifts.Drift, dict[str, Any]]
+
+
+def deliver(bus: LocalEventBus, drift: drifts.Drift) -> list[Row]:
+    delivered = bus.route(drift.event)
+    if not delivered:
+        return [(drift, {"outcome": "NOT ROUTED", "control_id": drift.control_id, "changes": []})]
+    return [(drift, result) for event in delivered for result in invoke(event)]
+
+
+def wait_for_next_window(seconds: int) -> None:
+    time.sleep(seconds - time.time() % seconds + 0.05)
+
+
+def brake_phase(arch: RefArch, bus: LocalEventBus) -> tuple[list[Row], list[Row], list[str]]:
+    """A burst above the brake's limit in one window: the first fixes go through, the rest are held;
+    when the window has passed the brake has released by itself and the held drifts are fixed."""
+    wait_for_next_window(BRAKE_WINDOW_SECONDS)
+    burst = drifts.ssh_burst(arch, BURST)
+    rows = [row for drift in burst for row in deliver(bus, drift)]
+    held = [d for d, r in rows if r["control_id"] == d.control_id and r["outcome"] == "held"]
+    wait_for_next_window(BRAKE_WINDOW_SECONDS)
+    again = []
+    for drift in held:  # seen again after the window (the scheduled sweep's job; here, the event again)
+        event = json.loads(json.dumps(drift.event))
+        event["detail"]["eventID"] += "-after-window"
+        again += deliver(bus, drifts.Drift(drift.control_id, drift.resource_id, drift.description, event))
+    return rows, again, [d.resource_id for d in burst]
 
 
 def run(out: Path = OUT, mode: str = "enforce") -> dict[str, Any]:
@@ -222,15 +280,11 @@ def run(out: Path = OUT, mode: str = "enforce") -> dict[str, Any]:
     print(f"Mode: {mode}. Injecting {len(drifts.HEADLINE_DRIFTS)} drifts the way a person would ...")
     injected = [inject(arch) for inject in drifts.HEADLINE_DRIFTS]
     drifted = state.snapshot(arch)
-    rows, ignored = [], []
+    rows: list[Row] = []
+    ignored = []
     with lambda_logs_to(out / "lambda.log"):
         for drift in injected:
-            delivered = bus.route(drift.event)
-            for event in delivered:
-                for result in invoke(event):
-                    rows.append((drift, result))
-            if not delivered:
-                rows.append((drift, {"outcome": "NOT ROUTED", "control_id": drift.control_id, "changes": []}))
+            rows += deliver(bus, drift)
             echo = echo_event(drift, deployment.role_arn)
             ignored.append((drift.event["source"], echo["detail"]["eventName"], [invoke(e) for e in bus.route(echo)]))
         failed_call = cloudtrail.envelope(
@@ -244,12 +298,20 @@ def run(out: Path = OUT, mode: str = "enforce") -> dict[str, Any]:
             ),
         )
         failed_routed = bus.route(failed_call)
+        print(
+            f"A bad rollout: {BURST} groups opened to the world at once (brake limit {BRAKE_LIMIT} fixes "
+            f"per {BRAKE_WINDOW_SECONDS} s in this demo; 50 per hour by default) ..."
+        )
+        burst_rows, again_rows, burst_groups = brake_phase(arch, bus) if mode == "enforce" else ([], [], [])
     after = state.snapshot(arch)
-    remaining = reevaluate(arch)
+    remaining, exempt = reevaluate(arch, burst_groups)
     messages = inbox_messages(deployment.inbox_url)
     emails = published_emails(deployment.topic_arn)
     preserved = legitimate_preserved(baseline, after)
-
+    evidence = list(DynamoEvidence(Clients(), EVIDENCE_TABLE, 2190).rows())
+    all_rows = rows + burst_rows + again_rows
+    alerts = [m for m in messages if m.get("kind") == "alert"]
+    burst_outcomes = [r["outcome"] for d, r in burst_rows if r["control_id"] == d.control_id]
     report = {
         "drifts": [
             {
@@ -257,6 +319,7 @@ def run(out: Path = OUT, mode: str = "enforce") -> dict[str, Any]:
                 "resource_id": d.resource_id,
                 "description": d.description,
                 "remediated": remediated(d, arch, after),
+                "exempt": d.exempt,
             }
             for d in injected
         ],
@@ -264,8 +327,25 @@ def run(out: Path = OUT, mode: str = "enforce") -> dict[str, Any]:
         "legitimate_rules_preserved": all(preserved.values()),
         "notifications": len(messages),
         "published": len(emails),
+        "expected_notifications": sum(1 for _, r in all_rows if r["outcome"] not in ("compliant", "not_applicable"))
+        + len(alerts),
+        "evidence_rows": len(evidence),
+        "exemptions_honoured": sum(1 for d, r in rows if d.exempt and r["outcome"] == "exempt"),
+        "exempt_left_alone": state.bucket_encryption_unchanged(drifted, after, arch.sandbox_bucket),
+        "brake": {
+            "limit": BRAKE_LIMIT,
+            "window_seconds": BRAKE_WINDOW_SECONDS,
+            "burst": BURST,
+            "fixed": burst_outcomes.count("remediated"),
+            "held": burst_outcomes.count("held"),
+            "critical_alerts": len(alerts),
+            "fixed_after_window": sum(
+                1 for d, r in again_rows if r["control_id"] == d.control_id and r["outcome"] == "remediated"
+            ),
+        },
         "checks": preserved,
         "remaining_findings": remaining,
+        "exempt_findings": exempt,
         "own_calls_ignored": all(not any(results) for _, _, results in ignored),
         "failed_call_routed": bool(failed_routed),
         "mode": mode,
@@ -275,59 +355,79 @@ def run(out: Path = OUT, mode: str = "enforce") -> dict[str, Any]:
     )
     (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
     (out / "notifications.json").write_text(json.dumps(messages, indent=2, sort_keys=True))
-    show(rows, ignored, failed_routed, emails, report, out)
+    (out / "evidence.json").write_text(render_evidence(sorted(evidence, key=lambda r: r["evidence_id"]), "json"))
+    show(rows, burst_rows + again_rows, ignored, failed_routed, emails, evidence, report, out)
     return report
 
 
 def show(  # noqa: PLR0917 - the parts of one report
-    rows: list[tuple[drifts.Drift, dict[str, Any]]],
+    rows: list[Row],
+    brake_rows: list[Row],
     ignored: list[tuple[str, str, Any]],
     failed_routed: list[dict[str, Any]],
     emails: list[str],
+    evidence: list[dict[str, Any]],
     report: dict[str, Any],
     out: Path,
 ) -> None:
-    print("\nWhat PHI Guard did")
-    line = f"{'drift':<58} {'control':<38} {'outcome':<16} change"
-    print(line)
-    print("-" * len(line))
-    for drift, result in rows:
-        changes = result.get("changes") or ["-"]
-        for i, change in enumerate(changes):
-            first = i == 0
-            print(
-                f"{drift.description[:57] if first else '':<58} {result['control_id'] if first else '':<38} "
-                f"{result['outcome'] if first else '':<16} {change}"
-            )
+    print("\nWhat PHI Guard did (one block per drift; every control the event concerns)")
+    for drift in [d for n, (d, _) in enumerate(rows) if all(d is not e for e, _ in rows[:n])]:
+        print(f"\n  {drift.description}")
+        for d, result in rows:
+            if d is drift:
+                changes = result.get("changes") or [result.get("exemption") or result.get("reason") or "-"]
+                print(f"    {result['control_id']:<38} {result['outcome']:<16} {changes[0]}")
+                for change in changes[1:]:
+                    print(f"    {'':<38} {'':<16} {change}")
     print("\nLoop prevention: PHI Guard's own calls coming back as events")
     for source, name, results in ignored:
         print(f"  {source} {name} by PHI Guard's role -> {'ignored' if not any(results) else results}")
     print(f"A failed call (errorCode present) -> {'routed (wrong!)' if failed_routed else 'filtered out by the rule'}")
+    brake = report["brake"]
+    if brake_rows:
+        print(
+            f"\nBlast-radius brake: {brake['burst']} drifts in one window, limit {brake['limit']}: "
+            f"{brake['fixed']} fixed, {brake['held']} held (notify-only), {brake['critical_alerts']} critical "
+            f"alert; after the window: {brake['fixed_after_window']} held drifts fixed (the brake released itself)"
+        )
     print(
-        f"\nNotifications: {report['notifications']} received by the SQS subscriber, "
-        f"{report['published']} published. As an email reader sees them:"
+        f"\nNotifications: {report['notifications']} received by the SQS subscriber, {report['published']} "
+        f"published. The first of each outcome, as an e-mail reader sees it (all: {out / 'notifications.json'}):"
     )
+    shown: set[str] = set()
     for n, email in enumerate(emails, 1):
-        print(f"\n======== e-mail {n} of {len(emails)} ========\n{email}")
+        headline = email.splitlines()[0]
+        if headline not in shown:
+            shown.add(headline)
+            print(f"\n======== e-mail {n} of {len(emails)} ========\n{email}")
+    print(f"Evidence: {len(evidence)} rows in the evidence table (exported to {out / 'evidence.json'})")
+    print(render_evidence(sorted(evidence, key=lambda r: r["evidence_id"]), "table"))
     print("Result")
     for drift in report["drifts"]:
-        print(
-            f"  {'fixed  ' if drift['remediated'] else 'NOT FIXED'}  {drift['control_id']:<38} {drift['resource_id']}"
-        )
-    print(f"  still non-compliant: {report['still_non_compliant']}")
+        status = "exempt, left alone" if drift["exempt"] else "fixed" if drift["remediated"] else "NOT FIXED"
+        print(f"  {status:<20} {drift['control_id']:<38} {drift['resource_id']}")
+    print(
+        f"  still non-compliant: {report['still_non_compliant']} (exempt by design: {len(report['exempt_findings'])})"
+    )
     for name, ok in report["checks"].items():
         print(f"  {'ok  ' if ok else 'FAIL'}  legitimate: {name}")
     print(f"\nWrote {out / 'state.json'}, {out / 'report.json'}; the function's log lines: {out / 'lambda.log'}")
 
 
 def succeeded(report: dict[str, Any]) -> bool:
+    brake = report["brake"]
     return (
-        all(d["remediated"] for d in report["drifts"])
+        all(d["remediated"] != d["exempt"] for d in report["drifts"])
+        and report["exempt_left_alone"]
         and report["legitimate_rules_preserved"]
         and report["still_non_compliant"] == 0
         and report["own_calls_ignored"]
         and not report["failed_call_routed"]
-        and report["notifications"] == len(report["drifts"])
+        and report["notifications"] == report["published"] == report["expected_notifications"]
+        and report["exemptions_honoured"] == sum(d["exempt"] for d in report["drifts"])
+        and brake["fixed"] == brake["limit"]
+        and brake["held"] == brake["burst"] - brake["limit"] == brake["fixed_after_window"]
+        and brake["critical_alerts"] == 1
     )
 
 

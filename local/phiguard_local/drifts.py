@@ -18,6 +18,7 @@ class Drift:
     resource_id: str
     description: str
     event: dict[str, Any]
+    exempt: bool = False  # its owners exempted it: PHI Guard must leave it alone
 
 
 def _new_rules(group_id: str, before: set[str]) -> list[dict[str, Any]]:
@@ -31,16 +32,68 @@ def _rule_ids(group_id: str) -> set[str]:
     return {r["SecurityGroupRuleId"] for r in _new_rules(group_id, set())}
 
 
+def _delete_encryption(bucket: str) -> dict[str, Any]:
+    boto3.client("s3").delete_bucket_encryption(Bucket=bucket)
+    request = {"bucketName": bucket, "Host": f"{bucket}.s3.amazonaws.com", "encryption": ""}
+    return cloudtrail.envelope("aws.s3", cloudtrail.detail("s3", "DeleteBucketEncryption", request, None))
+
+
 def delete_bucket_encryption(arch: RefArch) -> Drift:
-    boto3.client("s3").delete_bucket_encryption(Bucket=arch.bucket)
-    request = {"bucketName": arch.bucket, "Host": f"{arch.bucket}.s3.amazonaws.com", "encryption": ""}
-    event = cloudtrail.envelope("aws.s3", cloudtrail.detail("s3", "DeleteBucketEncryption", request, None))
+    event = _delete_encryption(arch.bucket)
+    return Drift("s3-default-encryption-kms", arch.bucket, "DeleteBucketEncryption on the PHI bucket", event)
+
+
+def delete_exempt_bucket_encryption(arch: RefArch) -> Drift:
+    event = _delete_encryption(arch.sandbox_bucket)
     return Drift(
         "s3-default-encryption-kms",
-        arch.bucket,
-        "DeleteBucketEncryption on the PHI bucket (S3 falls back to SSE-S3)",
+        arch.sandbox_bucket,
+        "DeleteBucketEncryption on the exempt research sandbox",
         event,
+        exempt=True,
     )
+
+
+def ssh_burst(arch: RefArch, count: int) -> list[Drift]:
+    """A bad rollout: a script opens SSH to the world on many new groups at once."""
+    ec2 = boto3.client("ec2")
+    burst = []
+    for n in range(count):
+        group = ec2.create_security_group(GroupName=f"rollout-{n}-sg", Description="rollout", VpcId=arch.vpc_id)[
+            "GroupId"
+        ]
+        ec2.authorize_security_group_ingress(
+            GroupId=group,
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+        )
+        request = {
+            "groupId": group,
+            "ipPermissions": {
+                "items": [
+                    {
+                        "ipProtocol": "tcp",
+                        "fromPort": 22,
+                        "toPort": 22,
+                        "groups": {},
+                        "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]},
+                        "ipv6Ranges": {},
+                        "prefixListIds": {},
+                    }
+                ]
+            },
+        }
+        event = cloudtrail.envelope(
+            "aws.ec2",
+            cloudtrail.detail(
+                "ec2",
+                "AuthorizeSecurityGroupIngress",
+                request,
+                {"requestId": f"burst-{n}", "_return": True},
+                actor_arn=f"arn:aws:sts::{cloudtrail.ACCOUNT_ID}:assumed-role/Deployer/rollout-bot",
+            ),
+        )
+        burst.append(Drift("vpc-sg-restricted-ports", group, f"rollout script opens SSH on rollout-{n}-sg", event))
+    return burst
 
 
 def ssh_open_to_world(arch: RefArch) -> Drift:
@@ -170,4 +223,5 @@ HEADLINE_DRIFTS: tuple[Callable[[RefArch], Drift], ...] = (
     lambda arch: http_listener_forwards(arch, "frontend"),
     lambda arch: http_listener_forwards(arch, "backend"),
     bastion_admitted_to_database,
+    delete_exempt_bucket_encryption,
 )

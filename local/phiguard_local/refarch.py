@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -39,6 +40,7 @@ class RefArch:
     kms_key_arn: str
     bucket: str
     trail_bucket: str
+    sandbox_bucket: str  # exempted by its owners from s3-default-encryption-kms
     groups: dict[str, str]  # tier -> security group id
     load_balancers: dict[str, str]  # "frontend" / "backend" -> ARN
     http_listeners: dict[str, str]
@@ -270,6 +272,32 @@ def build() -> RefArch:
         RouteTableIds=[private_rt],
     )
 
+    # A bucket its owners exempted (tags, with a reason and an expiry) from one control.
+    sandbox_bucket = f"research-sandbox-{ACCOUNT_ID}"
+    s3.create_bucket(Bucket=sandbox_bucket)
+    s3.put_bucket_encryption(
+        Bucket=sandbox_bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+    )
+    until = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+    s3.put_bucket_tagging(
+        Bucket=sandbox_bucket,
+        Tagging={
+            "TagSet": [
+                {"Key": "phiguard:exempt", "Value": "s3-default-encryption-kms"},
+                {"Key": "phiguard:exempt-until", "Value": until},
+                {"Key": "phiguard:exempt-reason", "Value": "synthetic data only; encryption benchmark RISK-211"},
+            ]
+        },
+    )
+
     trail_bucket = f"phi-audit-trail-{ACCOUNT_ID}"
     s3.create_bucket(Bucket=trail_bucket)
     s3.put_bucket_encryption(
@@ -301,6 +329,7 @@ def build() -> RefArch:
         kms_key_arn=key_arn,
         bucket=bucket,
         trail_bucket=trail_bucket,
+        sandbox_bucket=sandbox_bucket,
         groups=groups,
         load_balancers=load_balancers,
         http_listeners=http_listeners,

@@ -55,6 +55,7 @@ def _listeners(lb_arn: str) -> dict[str, Any]:
 def snapshot(arch: RefArch) -> dict[str, Any]:
     return {
         "bucket_encryption": {b: _encryption(b) for b in (arch.bucket, arch.trail_bucket)},
+        "exempt_bucket_encryption": {arch.sandbox_bucket: _encryption(arch.sandbox_bucket)},
         "security_groups": {tier: {"id": gid, "ingress": _rules(gid)} for tier, gid in arch.groups.items()},
         "load_balancers": {
             tier: {"arn": arn, "listeners": _listeners(arn)} for tier, arn in arch.load_balancers.items()
@@ -66,7 +67,7 @@ def snapshot(arch: RefArch) -> dict[str, Any]:
 
 
 def bucket_encrypted_with_kms(state: dict[str, Any], bucket: str) -> bool:
-    rules = state["bucket_encryption"][bucket]
+    rules = {**state["bucket_encryption"], **state["exempt_bucket_encryption"]}[bucket]
     return bool(rules) and rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in KMS_ALGORITHMS
 
 
@@ -93,3 +94,7 @@ def http_listeners_redirect(state: dict[str, Any], lb_arn: str) -> bool:
 def group_excludes_source(state: dict[str, Any], group_id: str, source_group: str) -> bool:
     group = next(g for g in state["security_groups"].values() if g["id"] == group_id)
     return all(rule.get("ReferencedGroupId") != source_group for rule in group["ingress"])
+
+
+def bucket_encryption_unchanged(before: dict[str, Any], after: dict[str, Any], bucket: str) -> bool:
+    return bool(before["exempt_bucket_encryption"][bucket] == after["exempt_bucket_encryption"][bucket])

@@ -5,26 +5,29 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import boto3
 import pytest
+
 from phiguard_local import demo
 from phiguard_local.embedded import embedded_aws
 
 pytestmark = pytest.mark.integration
 
 
-def run(tmp_path: Path, mode: str) -> dict:  # type: ignore[type-arg]
+def run(tmp_path: Path, mode: str) -> dict[str, Any]:
     with mock.patch.dict(os.environ), embedded_aws() as endpoint:
         assert boto3.client("s3").meta.endpoint_url == endpoint  # never a real account
         return demo.run(tmp_path, mode=mode)
 
 
-def test_enforce_mode_fixes_every_headline_drift_and_nothing_else(tmp_path: Path) -> None:
+def test_enforce_mode_fixes_every_headline_drift_leaves_the_exempt_one_and_brakes_a_burst(tmp_path: Path) -> None:
     report = run(tmp_path, "enforce")
 
-    assert sorted(d["control_id"] for d in report["drifts"]) == sorted(
+    headline = [d for d in report["drifts"] if not d["exempt"]]
+    assert sorted(d["control_id"] for d in headline) == sorted(
         [
             "s3-default-encryption-kms",
             "vpc-sg-restricted-ports",
@@ -33,27 +36,44 @@ def test_enforce_mode_fixes_every_headline_drift_and_nothing_else(tmp_path: Path
             "db-no-bastion-access",
         ]
     )
-    assert all(d["remediated"] for d in report["drifts"])
+    assert all(d["remediated"] for d in headline)
+    [exempt] = [d for d in report["drifts"] if d["exempt"]]
+    assert exempt["remediated"] is False
+    assert report["exempt_left_alone"] is True
+    assert report["exemptions_honoured"] == 1
     assert report["still_non_compliant"] == 0
     assert report["legitimate_rules_preserved"] is True
-    assert report["notifications"] == report["published"] == 5
+    # 5 fixes + 1 exempt + 8 burst (6 fixed, 2 held) + 2 fixed after the window + 1 critical alert
+    assert report["notifications"] == report["published"] == report["expected_notifications"] == 17
+    assert report["brake"] == {
+        "limit": 6,
+        "window_seconds": 6,
+        "burst": 8,
+        "fixed": 6,
+        "held": 2,
+        "critical_alerts": 1,
+        "fixed_after_window": 2,
+    }
+    assert report["evidence_rows"] == 16  # every notified outcome but the alert
     assert report["own_calls_ignored"] is True
     assert report["failed_call_routed"] is False
     assert demo.succeeded(report)
     on_disk = json.loads((tmp_path / "report.json").read_text())
     assert on_disk["drifts"] == report["drifts"]
     states = json.loads((tmp_path / "state.json").read_text())
-    assert states["after"] == states["baseline"] != states["drifted"]
+    assert demo._legitimate(states["after"]) == demo._legitimate(states["baseline"])
+    assert states["after"] != states["drifted"]
+    assert len(json.loads((tmp_path / "evidence.json").read_text())) == 16
 
 
 def test_dry_run_mode_reports_every_drift_and_changes_nothing(tmp_path: Path) -> None:
     report = run(tmp_path, "dry-run")
 
     assert not any(d["remediated"] for d in report["drifts"])
-    assert report["still_non_compliant"] == 5
-    assert report["notifications"] == 5
+    assert report["still_non_compliant"] == 5  # the exempt drift is not counted: it stays by design
+    assert report["notifications"] == 6
     messages = json.loads((tmp_path / "notifications.json").read_text())
-    assert {m["outcome"] for m in messages} == {"would_remediate"}
+    assert sorted(m["outcome"] for m in messages) == ["exempt"] + ["would_remediate"] * 5
     states = json.loads((tmp_path / "state.json").read_text())
     assert states["after"] == states["drifted"]
     assert not demo.succeeded(report)

@@ -221,7 +221,7 @@ class Engine:
                 logger.info("compliant", **log)
                 return self._finish(result)
             stage = "exemption"
-            verdict = self._exemption(control, ref)
+            verdict = self.exemption_for(control, ref)
             if verdict and verdict.honoured:
                 logger.info("exempt: left alone", note=verdict.note, **log)
                 return self._finish(
@@ -295,7 +295,7 @@ class Engine:
         logger.info("remediated", changes=list(changes), outcome=str(outcome), **log)
         return self._finish(replace(result, outcome=outcome))
 
-    def _exemption(self, control: Control, ref: ResourceRef) -> exemptions.Verdict | None:
+    def exemption_for(self, control: Control, ref: ResourceRef) -> exemptions.Verdict | None:
         """The exemption that covers this control on this resource, judged today; None when there is none."""
         found = exemptions.from_tags(read_tags(self.context, ref))
         if found is None or not found.covers(control.control_id):

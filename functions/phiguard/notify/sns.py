@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aws_lambda_powertools import Logger
 
 from phiguard.core.aws import Clients
@@ -44,10 +46,12 @@ class SnsPublisher:
         if not self.topic_arn:
             logger.warning("no topic configured; alert only logged", subject=subject, text=text)
             return
+        full = json.dumps({"kind": "alert", "severity": severity, "subject": subject, "text": text})
         self.clients.sns(self.topic_arn.split(":")[3]).publish(
             TopicArn=self.topic_arn,
             Subject=subject[:100],
-            Message=text,
+            Message=json.dumps({"default": text, "email": text, "sqs": full, "lambda": full, "https": full}),
+            MessageStructure="json",
             MessageAttributes={
                 "control_id": {"DataType": "String", "StringValue": "phiguard"},
                 "outcome": {"DataType": "String", "StringValue": "alert"},
