@@ -10,7 +10,6 @@ from unittest import mock
 
 import boto3
 import pytest
-
 from phiguard_local import demo
 from phiguard_local.embedded import embedded_aws
 
