@@ -39,7 +39,7 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 
 unit: $(VENV)/.installed
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 validate: $(SAM_VENV)/.installed
 	$(SAM) validate --lint --template template.yaml

@@ -28,6 +28,8 @@ BOOKKEEPING_ACTIONS = {
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "ssm:GetParameter",
+    "kms:Decrypt",
+    "kms:GenerateDataKey*",
 }
 TRIGGERS = sorted({(t.source, t.event_name) for c in all_controls() for t in c.triggers})
 
@@ -90,6 +92,7 @@ def test_every_permission_a_control_needs_is_granted_and_nothing_more() -> None:
 def test_write_permissions_of_the_bookkeeping_are_scoped_to_our_own_resources() -> None:
     by_sid = {s["Sid"]: s for s in statements()}
     assert by_sid["Notify"]["Resource"] == {"Ref": "NotificationTopic"}
+    assert by_sid["NotifyEncrypted"]["Resource"] == {"Fn::GetAtt": ["NotificationKey", "Arn"]}
     assert by_sid["FailureDestination"]["Resource"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
     assert by_sid["Evidence"]["Resource"] == {"Fn::GetAtt": ["EvidenceTable", "Arn"]}
     assert by_sid["Evidence"]["Action"] == "dynamodb:PutItem"  # the function adds evidence, never changes it
@@ -141,6 +144,15 @@ def test_failed_invocations_are_retried_then_kept_on_an_encrypted_queue_with_an_
     alarm = RESOURCES["FailureQueueAlarm"]["Properties"]
     assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["FailureQueue", "QueueName"]}
     assert alarm["AlarmActions"] == [{"Ref": "NotificationTopic"}]
+
+
+def test_the_alarm_can_publish_to_the_encrypted_topic() -> None:
+    topic = RESOURCES["NotificationTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": "NotificationKey"}  # aws/sns would refuse CloudWatch
+    key = RESOURCES["NotificationKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    grants = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
+    assert grants["CloudWatchAlarmsPublish"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
 
 
 def test_no_secret_or_credential_sits_in_the_environment() -> None:

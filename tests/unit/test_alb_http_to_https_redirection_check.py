@@ -129,3 +129,72 @@ def test_given_a_load_balancer_deleted_before_the_event_is_handled_then_not_appl
     boto3.client("elbv2").delete_load_balancer(LoadBalancerArn=world.lb)
 
     assert run(world.lb).outcome is Outcome.NOT_APPLICABLE
+
+
+def test_given_an_http_listener_redirecting_to_plain_http_then_it_becomes_a_redirect_to_https() -> None:
+    world = alb()
+    insecure = {
+        "Type": "redirect",
+        "RedirectConfig": {"Protocol": "HTTP", "Host": "other.example.com", "Port": "80", "StatusCode": "HTTP_302"},
+    }
+    boto3.client("elbv2").modify_listener(ListenerArn=world.http, DefaultActions=[insecure])
+
+    result = run(world.lb)
+
+    assert result.outcome is Outcome.REMEDIATED
+    assert "redirects to plain HTTP" in result.violations[0].summary
+    assert listener_actions(world.http)[0]["RedirectConfig"]["Protocol"] == "HTTPS"
+
+
+def test_given_https_on_8443_and_443_then_http_is_redirected_to_443_whatever_the_listing_order() -> None:
+    world = alb(https=False)
+    elbv2 = boto3.client("elbv2")
+    cert = boto3.client("acm").request_certificate(DomainName="web.example.com")["CertificateArn"]
+    for port in (8443, 443):
+        elbv2.create_listener(
+            LoadBalancerArn=world.lb,
+            Protocol="HTTPS",
+            Port=port,
+            Certificates=[{"CertificateArn": cert}],
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": world.target_group}],
+        )
+
+    assert run(world.lb).outcome is Outcome.REMEDIATED
+    assert listener_actions(world.http)[0]["RedirectConfig"]["Port"] == "443"
+
+
+def test_given_https_only_on_another_port_then_a_person_chooses() -> None:
+    world = alb(https=False)
+    cert = boto3.client("acm").request_certificate(DomainName="web.example.com")["CertificateArn"]
+    boto3.client("elbv2").create_listener(
+        LoadBalancerArn=world.lb,
+        Protocol="HTTPS",
+        Port=8443,
+        Certificates=[{"CertificateArn": cert}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": world.target_group}],
+    )
+
+    result = run(world.lb, https_certificate_arn=cert)
+
+    assert result.outcome is Outcome.NEEDS_ATTENTION
+    assert "8443" in result.remaining[0].manual_steps[0]
+    assert listener_actions(world.http)[0]["Type"] == "forward"
+
+
+def test_given_no_https_and_forwarding_rule_and_default_then_https_is_created_once_and_both_redirect() -> None:
+    world = alb(https=False)
+    elbv2 = boto3.client("elbv2")
+    rule = elbv2.create_rule(
+        ListenerArn=world.http,
+        Priority=5,
+        Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}],
+        Actions=[{"Type": "forward", "TargetGroupArn": world.target_group}],
+    )["Rules"][0]
+    cert = boto3.client("acm").request_certificate(DomainName="web.example.com")["CertificateArn"]
+
+    result = run(world.lb, https_certificate_arn=cert)
+
+    assert result.outcome is Outcome.REMEDIATED
+    listeners = elbv2.describe_listeners(LoadBalancerArn=world.lb)["Listeners"]
+    assert [lr["Port"] for lr in listeners if lr["Protocol"] == "HTTPS"] == [443]
+    assert elbv2.describe_rules(RuleArns=[rule["RuleArn"]])["Rules"][0]["Actions"][0]["Type"] == "redirect"

@@ -108,3 +108,40 @@ def test_given_a_group_that_is_not_a_database_group_then_not_applicable() -> Non
 
     assert run(t.backend).outcome is Outcome.NOT_APPLICABLE
     assert ("tcp", 22, 22, t.bastion) in ingress(t.backend)
+
+
+def test_given_a_group_the_bastion_shares_with_app_servers_then_a_person_is_asked_and_nothing_changes() -> None:
+    t = tiers()
+    ec2 = boto3.client("ec2")
+    vpc_id = ec2.describe_security_groups(GroupIds=[t.database])["SecurityGroups"][0]["VpcId"]
+    agents = group(vpc_id, "ops-agents-sg")
+    bastion = ec2.describe_instances(Filters=[{"Name": "instance.group-id", "Values": [t.bastion]}])["Reservations"][0][
+        "Instances"
+    ][0]
+    ec2.modify_instance_attribute(InstanceId=bastion["InstanceId"], Groups=[t.bastion, agents])
+    ec2.create_tags(Resources=[bastion["InstanceId"]], Tags=[{"Key": "phiguard:role", "Value": "bastion"}])
+    subnet = bastion["SubnetId"]
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2.run_instances(
+        ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[agents]
+    )  # an app server
+    authorize(t.database, 3306, groups=(agents,))
+
+    result = run(t.database)
+
+    assert result.outcome is Outcome.NEEDS_ATTENTION
+    assert "shares with other instances" in result.remaining[0].summary
+    assert ("tcp", 3306, 3306, agents) in ingress(t.database)
+
+
+def test_given_a_tagged_bastion_instance_whose_own_group_is_untagged_then_that_group_is_still_the_bastions() -> None:
+    t = tiers(tag_bastion=False)
+    ec2 = boto3.client("ec2")
+    [instance] = ec2.describe_instances(Filters=[{"Name": "instance.group-id", "Values": [t.bastion]}])["Reservations"][
+        0
+    ]["Instances"]
+    ec2.create_tags(Resources=[instance["InstanceId"]], Tags=[{"Key": "phiguard:role", "Value": "bastion"}])
+    authorize(t.database, 3306, groups=(t.bastion,))
+
+    assert run(t.database).outcome is Outcome.REMEDIATED
+    assert ingress(t.database) == [("tcp", 3306, 3306, t.backend)]

@@ -106,3 +106,30 @@ def test_an_event_no_control_cares_about_is_logged(caplog: pytest.LogCaptureFixt
     assert engine.handle_event(event) == []
     assert "no control applies" in caplog.text
     assert inbox.results == []
+
+
+def test_a_fix_that_fails_half_way_records_what_is_live_afterwards() -> None:
+    from helpers import FaultyClients
+
+    ec2 = boto3.client("ec2")
+    v = vpc()
+    subnets = [
+        ec2.create_subnet(VpcId=v, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"us-east-1{z}")["Subnet"]["SubnetId"]
+        for i, z in ((1, "a"), (2, "b"))
+    ]
+    g = group(v, "edge-sg")
+    boto3.client("elbv2").create_load_balancer(
+        Name="edge", Subnets=subnets, SecurityGroups=[g], Scheme="internet-facing"
+    )
+    authorize(g, None, protocol="-1", cidrs6=("::/0",))
+    clients = FaultyClients()
+    clients.fail("RevokeSecurityGroupIngress", "UnauthorizedOperation")
+    engine, inbox = make_engine(clients=clients)
+
+    with pytest.raises(RemediationFailed):
+        engine.handle_event(load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=g))
+
+    [failed] = [r for r in inbox.results if r.control_id == "vpc-sg-restricted-ports"]
+    assert "partly applied" in (failed.error or "")
+    after = {(r.get("IpProtocol"), r.get("FromPort")) for r in (failed.state_after or {})["ingress_rules"]}
+    assert after == {("-1", -1), ("tcp", 80), ("tcp", 443)}  # the re-added public ports show

@@ -214,3 +214,41 @@ def test_dry_run_mode_notifies_the_plan_and_changes_nothing(topic: Topic, monkey
 def test_a_malformed_event_is_logged_and_not_retried(caplog: pytest.LogCaptureFixture) -> None:
     assert handle({"detail-type": "AWS API Call via CloudTrail", "source": "aws.s3", "detail": "garbage"}) == []
     assert "malformed event ignored" in caplog.text
+
+
+def test_a_malformed_event_is_alerted_once(topic: Topic) -> None:
+    handle({"detail-type": "AWS API Call via CloudTrail", "source": "aws.s3", "detail": "garbage"})
+
+    [message] = topic.messages()
+    assert message["MessageAttributes"]["severity"]["Value"] == "warning"
+    assert "could not read an event" in message["Subject"]
+
+
+def test_a_bucket_name_aws_rejects_is_reported_not_retried(topic: Topic, caplog: pytest.LogCaptureFixture) -> None:
+    event = load_event("s3-delete-bucket-encryption.json")
+    event["detail"]["requestParameters"]["bucketName"] = "arn:aws:s3:::phi-data"
+
+    results = handle(event)  # no exception: Lambda must not retry what cannot succeed
+
+    assert [r["outcome"] for r in results] == ["not_applicable"]
+    assert "rejects as invalid" in caplog.text
+    assert [m["MessageAttributes"]["severity"]["Value"] for m in topic.messages()] == ["warning"]
+
+
+def test_an_event_that_names_no_readable_resource_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    event = load_event("elb-modify-listener-http-forward.json")
+    event["detail"]["requestParameters"] = None
+    event["detail"]["responseElements"] = "unexpected"
+
+    assert handle(event) == []
+    assert "names no resource a control can read" in caplog.text
+
+
+def test_a_group_name_outside_the_default_vpc_is_never_guessed() -> None:
+    g = group(vpc(), "legacy-web")  # same name, but not in the default VPC: EC2's name form cannot reach it
+    authorize(g, None, protocol="-1", cidrs=("0.0.0.0/0",))
+
+    results = handle(load_event("ec2-authorize-sg-ingress-by-group-name.json"))
+
+    assert {r["outcome"] for r in results} == {"not_applicable"}
+    assert ingress(g) == [("-1", -1, -1, "0.0.0.0/0")]

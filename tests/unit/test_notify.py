@@ -119,3 +119,20 @@ def test_published_messages_carry_filterable_attributes() -> None:
     body = json.loads(messages[0]["Body"])
     assert json.loads(body["Message"])["outcome"] == "failed"
     assert body["Subject"].startswith("PHI Guard: FAILED to fix")
+
+
+def test_a_huge_state_still_fits_one_sns_message_and_the_email_stays_readable() -> None:
+    rules = [{"SecurityGroupRuleId": f"sgr-{n:017d}", "Description": "x" * 250} for n in range(1200)]
+    big = result(state_before={"ingress_rules": rules}, state_after={"ingress_rules": rules[1:]}, evidence_id="ev-1")
+
+    message = sns_message(big)
+
+    assert len(message.encode()) <= 200_000
+    assert "see evidence row ev-1" in json.loads(json.loads(message)["sqs"])["state_before"]["omitted"]
+    assert "shortened; the whole state is in evidence row ev-1" in json.loads(message)["email"]
+
+
+def test_subjects_name_load_balancers_by_name_not_by_arn() -> None:
+    arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/frontend-alb/50dc6c495c0c9188"
+
+    assert subject(result(resource=ref("AWS::ElasticLoadBalancingV2::LoadBalancer", arn))).endswith("on frontend-alb")

@@ -5,6 +5,8 @@ Scenarios:
   groups admit 443 from every source that may reach 80, Then its default action becomes a 301
   redirect to HTTPS and nothing else of the listener changes (internet-facing and internal alike).
 - Given a listener rule that forwards on the HTTP listener, Then that rule's actions become the redirect.
+- Given an HTTP listener that redirects to plain HTTP, Then it is a violation like forwarding.
+- Given HTTPS only on ports other than 443, Then a person chooses (PHI Guard never guesses the port).
 - Given no HTTPS listener and a configured ACM certificate, Then an HTTPS:443 listener is created
   with that certificate and the HTTP listener's forward target, then the HTTP listener redirects.
 - Given no HTTPS listener and no certificate, Then a person is told the steps (no redirect to nothing).
@@ -16,6 +18,7 @@ Scenarios:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from phiguard.core import security_groups as sg
@@ -43,6 +46,29 @@ def redirect_action(port: int) -> ActionTypeDef:
 
 def _forwards(actions: Any) -> bool:
     return any(a.get("Type") == "forward" for a in actions or [])
+
+
+def _insecure(actions: Any) -> bool:
+    """Traffic stays on plain HTTP: it is forwarded, or redirected anywhere but HTTPS."""
+    return _forwards(actions) or any(
+        a.get("Type") == "redirect" and a.get("RedirectConfig", {}).get("Protocol") != "HTTPS" for a in actions or []
+    )
+
+
+def _what(actions: Any) -> str:
+    return "forwards traffic unencrypted" if _forwards(actions) else "redirects to plain HTTP"
+
+
+def _rules(elbv2: Any, listener_arn: str) -> list[RuleTypeDef]:
+    """The listener's non-default rules, every page."""
+    found: list[RuleTypeDef] = []
+    kwargs: dict[str, Any] = {"ListenerArn": listener_arn}
+    while True:
+        page = elbv2.describe_rules(**kwargs)
+        found += [r for r in page["Rules"] if not r.get("IsDefault")]
+        if not page.get("NextMarker"):
+            return found
+        kwargs["Marker"] = page["NextMarker"]
 
 
 @register
@@ -78,84 +104,83 @@ class AlbHttpToHttpsRedirectionCheck(Control):
         listeners = [listener for page in pages for listener in page["Listeners"]]
         http = [lr for lr in listeners if lr.get("Protocol") == "HTTP"]
         https = [lr for lr in listeners if lr.get("Protocol") == "HTTPS"]
-        rules = {
-            str(lr["ListenerArn"]): [
-                r for r in elbv2.describe_rules(ListenerArn=lr["ListenerArn"])["Rules"] if not r.get("IsDefault")
-            ]
-            for lr in http
-        }
+        rules = {str(lr["ListenerArn"]): _rules(elbv2, str(lr["ListenerArn"])) for lr in http}
         state: JsonDict = {
             "scheme": lb.get("Scheme"),
             "listeners": [_listener_state(lr) for lr in listeners],
             "http_listener_rules": {arn: [_rule_state(r) for r in rs] for arn, rs in rules.items()},
         }
-        forwarding = [lr for lr in http if _forwards(lr.get("DefaultActions"))]
-        forwarding_rules = [r for rs in rules.values() for r in rs if _forwards(r.get("Actions"))]
-        if not forwarding and not forwarding_rules:
+        insecure = [lr for lr in http if _insecure(lr.get("DefaultActions"))]
+        insecure_rules = [r for rs in rules.values() for r in rs if _insecure(r.get("Actions"))]
+        if not insecure and not insecure_rules:
             return Evaluation.of(state, [])
-        blocker = self._blocker(ref, lb.get("SecurityGroups", []), http, https)
-        https_port = int(https[0].get("Port", 443)) if https else 443
+        has_443 = any(lr.get("Port") == 443 for lr in https)
+        forward_actions = next((list(lr["DefaultActions"]) for lr in insecure if _forwards(lr["DefaultActions"])), [])
+        create_https = not has_443 and not https and bool(self.settings.https_certificate_arn) and bool(forward_actions)
+        blocker = self._blocker(ref, lb.get("SecurityGroups", []), http, https, create_https)
+        plan = "create an HTTPS:443 listener with the configured certificate, then " if create_https else ""
         violations = [
             Violation(
-                summary=f"HTTP listener on port {lr.get('Port')} forwards traffic unencrypted",
+                summary=f"HTTP listener on port {lr.get('Port')} {_what(lr.get('DefaultActions'))}",
                 fix=None
                 if blocker
-                else (
-                    f"{'' if https else 'create an HTTPS:443 listener with the configured certificate, then '}"
-                    f"set listener {lr['ListenerArn']} default action to a 301 redirect to HTTPS:{https_port}"
-                ),
-                detail={
-                    "listener_arn": lr["ListenerArn"],
-                    "https_port": https_port,
-                    "create_https": not https,
-                    "forward_actions": list(lr.get("DefaultActions", [])),
-                },
+                else f"{plan}set listener {lr['ListenerArn']} default action to a 301 redirect to HTTPS:443",
+                detail={"listener_arn": lr["ListenerArn"]},
                 manual_steps=blocker,
             )
-            for lr in forwarding
+            for lr in insecure
         ]
         violations += [
             Violation(
-                summary=f"rule {r['RuleArn']} of an HTTP listener forwards traffic unencrypted",
-                fix=None
-                if blocker or not https
-                else f"set rule {r['RuleArn']} actions to a 301 redirect to HTTPS:{https_port}",
-                detail={"rule_arn": r["RuleArn"], "https_port": https_port},
-                manual_steps=blocker
-                or (("Create the HTTPS listener first; then redirect this rule.",) if not https else ()),
+                summary=f"rule {r['RuleArn']} of an HTTP listener {_what(r.get('Actions'))}",
+                fix=None if blocker else f"{plan}set rule {r['RuleArn']} actions to a 301 redirect to HTTPS:443",
+                detail={"rule_arn": r["RuleArn"]},
+                manual_steps=blocker,
             )
-            for r in forwarding_rules
+            for r in insecure_rules
         ]
+        if create_https and not blocker:
+            violations[0] = replace(violations[0], detail={**violations[0].detail, "create_https": forward_actions})
         return Evaluation.of(state, violations)
 
     def _blocker(
-        self, ref: ResourceRef, groups: list[str], http: list[ListenerTypeDef], https: list[ListenerTypeDef]
+        self,
+        ref: ResourceRef,
+        groups: list[str],
+        http: list[ListenerTypeDef],
+        https: list[ListenerTypeDef],
+        create_https: bool,
     ) -> tuple[str, ...]:
-        """Why redirecting would be unsafe, as the steps a person takes; empty when it is safe."""
-        if not https and not self.settings.https_certificate_arn:
+        """Why redirecting to HTTPS:443 would be unsafe, as the steps a person takes; empty when it is safe."""
+        other_ports = sorted({int(lr.get("Port", 0)) for lr in https} - {443})
+        if not any(lr.get("Port") == 443 for lr in https) and other_ports:
+            return (
+                f"The load balancer has HTTPS only on port(s) {', '.join(map(str, other_ports))}, not 443: which "
+                "one HTTP clients belong on is a decision PHI Guard does not make.",
+                "Add an HTTPS:443 listener, or redirect the HTTP listener to the right HTTPS port by hand.",
+            )
+        if not https and not create_https:
             return (
                 "Request or import an ACM certificate for the load balancer's domain name.",
                 "Create an HTTPS:443 listener with it and the HTTP listener's forward target "
                 f"(TLS policy {self.settings.tls_policy}).",
                 "Then change the HTTP listener's default action to a 301 redirect to HTTPS:443.",
             )
-        https_port = int(https[0].get("Port", 443)) if https else 443
         http_ports = [int(lr.get("Port", 80)) for lr in http]
         rules = []
         for group_id in groups:
             group = ResourceRef("AWS::EC2::SecurityGroup", group_id, ref.region, ref.account_id)
             rules += sg.ingress_rules(self.context, group)
         sources_http = {sg.source(r) for r in rules if any(_admits(r, p) for p in http_ports)}
-        sources_https = {sg.source(r) for r in rules if _admits(r, https_port)}
+        sources_https = {sg.source(r) for r in rules if _admits(r, 443)}
         missing = sorted(sources_http - sources_https)
         if not missing:
             return ()
         return (
-            f"The load balancer's security groups admit HTTP but not port {https_port} from: "
-            f"{', '.join(missing)}; a redirect would send those clients to a closed port.",
-            f"Authorize tcp {https_port} from those sources on the load balancer's security group "
-            f"({', '.join(groups)}).",
-            f"Then change the HTTP listener's default action to a 301 redirect to HTTPS:{https_port}.",
+            f"The load balancer's security groups admit HTTP but not port 443 from: {', '.join(missing)}; a "
+            "redirect would send those clients to a closed port.",
+            f"Authorize tcp 443 from exactly those sources on the load balancer's group ({', '.join(groups)}).",
+            "Then change the HTTP listener's default action to a 301 redirect to HTTPS:443.",
         )
 
     def remediate(self, ref: ResourceRef, evaluation: Evaluation) -> list[str]:
@@ -163,22 +188,22 @@ class AlbHttpToHttpsRedirectionCheck(Control):
         changes = []
         for violation in evaluation.fixable:
             detail = violation.detail
-            port = int(detail["https_port"])
-            if detail.get("create_https"):
+            if detail.get("create_https"):  # at most one violation carries it: the listener is created once
                 elbv2.create_listener(
                     LoadBalancerArn=ref.resource_id,
                     Protocol="HTTPS",
-                    Port=port,
+                    Port=443,
                     SslPolicy=self.settings.tls_policy,
                     Certificates=[{"CertificateArn": str(self.settings.https_certificate_arn)}],
-                    DefaultActions=list(detail["forward_actions"]),
+                    DefaultActions=list(detail["create_https"]),
                 )
-                changes.append(f"created HTTPS:{port} listener with certificate {self.settings.https_certificate_arn}")
+                changes.append(f"created HTTPS:443 listener with certificate {self.settings.https_certificate_arn}")
             if "listener_arn" in detail:
-                elbv2.modify_listener(ListenerArn=str(detail["listener_arn"]), DefaultActions=[redirect_action(port)])
+                elbv2.modify_listener(ListenerArn=str(detail["listener_arn"]), DefaultActions=[redirect_action(443)])
+                changes.append(f"set listener {detail['listener_arn']} default action to a 301 redirect to HTTPS:443")
             else:
-                elbv2.modify_rule(RuleArn=str(detail["rule_arn"]), Actions=[redirect_action(port)])
-            changes.append(violation.fix or "")
+                elbv2.modify_rule(RuleArn=str(detail["rule_arn"]), Actions=[redirect_action(443)])
+                changes.append(f"set rule {detail['rule_arn']} actions to a 301 redirect to HTTPS:443")
         return changes
 
     def revert(self, ref: ResourceRef, fixed: Result) -> list[str]:

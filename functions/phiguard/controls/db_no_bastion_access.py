@@ -10,6 +10,8 @@ Scenarios:
 - Given a wider CIDR that covers the bastion's address, Then a person is asked to narrow it (it may
   carry legitimate traffic): notify with the steps.
 - Given a group that is not a database group, Then the control is not applicable.
+- Given a group the bastion shares with other instances admitted to the database, Then a person is asked
+  (revoking it could cut legitimate traffic).
 - Given no bastion can be found, Then the database group is compliant.
 """
 
@@ -22,7 +24,7 @@ from phiguard.core import security_groups as sg
 from phiguard.core.control import Control, register
 from phiguard.core.events import security_groups
 from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
-from phiguard.core.roles import bastion_addresses, bastion_group_ids, database_group_ids
+from phiguard.core.roles import Bastions, bastions, database_group_ids
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import SecurityGroupRuleTypeDef
@@ -55,20 +57,37 @@ class DbNoBastionAccess(Control):
         if ref.resource_id not in database_group_ids(self.context, ref.region):
             return Evaluation.not_applicable(f"{ref.resource_id} is not a database security group")
         rules = sg.ingress_rules(self.context, ref)
-        bastion_groups = bastion_group_ids(self.context, ref.region)
-        addresses = [ipaddress.ip_address(a) for a in bastion_addresses(self.context, ref.region, bastion_groups)]
-        violations = [v for rule in rules if (v := self._judge(rule, bastion_groups, addresses))]
-        state = {"ingress_rules": sg.rule_state(rules), "bastion_groups": sorted(bastion_groups)}
+        found = bastions(self.context, ref.region)
+        addresses = [ipaddress.ip_address(a) for a in found.addresses]
+        violations = [v for rule in rules if (v := self._judge(rule, found, addresses))]
+        state = {
+            "ingress_rules": sg.rule_state(rules),
+            "bastion_groups": sorted(found.groups),
+            "groups_shared_with_the_bastion": sorted(found.shared_groups),
+        }
         return Evaluation.of(state, violations)
 
     def _judge(
         self,
         rule: SecurityGroupRuleTypeDef,
-        bastion_groups: set[str],
+        found: Bastions,
         addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address],
     ) -> Violation | None:
         rule_id = str(rule["SecurityGroupRuleId"])
-        if rule.get("ReferencedGroupInfo", {}).get("GroupId") in bastion_groups:
+        referenced = rule.get("ReferencedGroupInfo", {}).get("GroupId")
+        if referenced in found.shared_groups:
+            return Violation(
+                summary=f"a group the bastion shares with other instances is admitted: {sg.describe(rule)}",
+                fix=None,
+                detail={"rule_id": rule_id},
+                manual_steps=(
+                    f"Group {referenced} is attached to the bastion and to other instances, so revoking it "
+                    "could cut legitimate database traffic.",
+                    "Remove that group from the bastion instance (give the bastion its own group), or admit the "
+                    "other instances' own group to the database instead and revoke this rule.",
+                ),
+            )
+        if referenced in found.groups:
             return Violation(
                 summary=f"the bastion's group is admitted: {sg.describe(rule)}",
                 fix=f"revoke rule {sg.describe(rule)}",

@@ -6,6 +6,7 @@ so Lambda's retries and the on-failure destination keep the event.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.serialization.custom_dict import CustomDictSerializer
 from aws_lambda_powertools.utilities.parameters import get_parameter
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from phiguard.core import exemptions
 from phiguard.core.brake import Brake
@@ -59,6 +60,10 @@ GONE_CODES = frozenset(
         "RuleNotFound",
         "DBInstanceNotFound",
     }
+)
+# Error codes that mean "the name the event gave is not a valid name": retrying cannot help.
+INVALID_INPUT_CODES = frozenset(
+    {"ParamValidationError", "InvalidBucketName", "ValidationError", "InvalidParameterValue", "InvalidInput"}
 )
 DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden"})
 
@@ -119,6 +124,7 @@ class Engine:
         except MalformedEvent as e:
             # Retrying cannot help an event that cannot be read: log it whole and move on.
             logger.error("malformed event ignored", reason=str(e), event=event)  # noqa: TRY400 - no traceback needed
+            self._alert_bad_input("PHI Guard could not read an event", f"The event was not processed: {e}.", event)
             return []
         if call.error_code:
             logger.info(
@@ -139,12 +145,21 @@ class Engine:
         return self.handle_call(call)
 
     def handle_call(self, call: ApiCall) -> list[Result]:
-        work = [(control, ref) for control, trigger in triggered_by(call) for ref in trigger.resources(call)]
-        if not work:
+        triggered = triggered_by(call)
+        work = [(control, ref) for control, trigger in triggered for ref in trigger.resources(call)]
+        if not triggered:
             logger.info(
                 "no control applies to this call",
                 event_name=call.event_name,
                 event_source=call.event_source,
+                event_id=call.actor.event_id,
+            )
+        elif not work:
+            logger.warning(
+                "the call names no resource a control can read, or none in scope (such as a network load balancer)",
+                event_name=call.event_name,
+                request=call.request,
+                response=call.response,
                 event_id=call.actor.event_id,
             )
         results = [self._run_exactly_once(control, ref, call) for control, ref in work]
@@ -235,17 +250,39 @@ class Engine:
         except ResourceGone as e:
             logger.info("resource gone before it could be evaluated", reason=str(e), **log)
             return self._finish(replace(result, outcome=Outcome.NOT_APPLICABLE, reason=str(e)))
-        except ClientError as e:
-            code = e.response.get("Error", {}).get("Code", "")
+        except (ParamValidationError, ClientError) as e:
+            code = "ParamValidationError" if isinstance(e, ParamValidationError) else e.response["Error"]["Code"]
             if code in GONE_CODES:
                 logger.info("resource gone", error_code=code, **log)
                 return self._finish(replace(result, outcome=Outcome.NOT_APPLICABLE, reason=f"resource gone ({code})"))
+            if code in INVALID_INPUT_CODES and stage == "evaluate":
+                # AWS rejects the name the event gave: a retry cannot help. Say so once, never loop.
+                logger.warning("the event names a resource AWS rejects as invalid", error=str(e), **log)
+                self._alert_bad_input(
+                    "PHI Guard could not evaluate a resource named by an event",
+                    f"{control.control_id} on {ref.resource_id!r}: AWS said {e}",
+                    None,
+                )
+                return self._finish(replace(result, outcome=Outcome.NOT_APPLICABLE, reason=f"invalid name ({code})"))
             logger.exception("control failed", stage=stage, error_code=code, **log)
-            result = replace(result, outcome=Outcome.FAILED, error=_describe_client_error(e, control))
+            error = _describe_client_error(e, control) if isinstance(e, ClientError) else str(e)
+            result = replace(result, outcome=Outcome.FAILED, error=error)
         except (BotoCoreError, Exception) as e:
             logger.exception("control failed", stage=stage, **log)
             result = replace(result, outcome=Outcome.FAILED, error=f"{type(e).__name__}: {e}")
+        if stage == "remediate":
+            result = self._after_failed_fix(control, ref, result)
         return self._finish(result)
+
+    def _after_failed_fix(self, control: Control, ref: ResourceRef, result: Result) -> Result:
+        """A fix that failed half-way may have changed something: record what is live now."""
+        try:
+            after = control.evaluate(ref)
+        except Exception:
+            logger.exception("state after a failed fix could not be read", control_id=control.control_id)
+            return result
+        note = " The fix may have been partly applied: the state after shows what is live now."
+        return replace(result, state_after=after.state, remaining=after.violations, error=f"{result.error}{note}")
 
     def _act(self, control: Control, ref: ResourceRef, before: Evaluation, result: Result) -> Result:
         log: dict[str, Any] = {"control_id": control.control_id, "resource_id": ref.resource_id}
@@ -311,6 +348,13 @@ class Engine:
             entries += exemptions.parse_list(str(get_parameter(name, max_age=300)))
         return entries
 
+    def _alert_bad_input(self, subject: str, text: str, event: Mapping[str, Any] | None) -> None:
+        excerpt = json.dumps(event, default=str)[:2000] if event is not None else ""
+        try:
+            self.notify.alert(subject, f"{text}\n\n{excerpt}".strip(), "warning")
+        except Exception:
+            logger.exception("bad-input alert could not be sent")
+
     def _alert_brake(self, account_id: str, limit: int, window_end: datetime) -> None:
         text = (
             f"PHI Guard's blast-radius brake engaged in account {account_id}.\n\n"
@@ -349,9 +393,10 @@ def _describe_client_error(error: ClientError, control: Control) -> str:
     message = error.response.get("Error", {}).get("Message", "")
     operation = error.operation_name
     if code in DENIED_CODES:
-        needed = ", ".join(control.permissions)
+        exact = [p for p in control.permissions if p.split(":")[1] == operation]
+        needed = exact[0] if exact else f"one of {', '.join(control.permissions)}"
         return (
-            f"{code} on {operation}: {message}. PHI Guard's role is missing a permission this control "
-            f"needs (one of: {needed}); check the deployed template and any SCP or permission boundary."
+            f"{code} on {operation}: {message}. PHI Guard's role lacks a permission this control needs "
+            f"({needed}); check the deployed template and any SCP or permission boundary."
         )
     return f"{code} on {operation}: {message}"

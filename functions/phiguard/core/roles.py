@@ -6,6 +6,8 @@ instance, explicit ids in the deployment settings, and for databases the groups 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from phiguard.core.control import Context
 
 ROLE_TAG = "phiguard:role"
@@ -35,29 +37,49 @@ def _tagged_instances(context: Context, region: str, role: str) -> list[dict[str
     return [dict(i) for page in pages for r in page["Reservations"] for i in r.get("Instances", [])]
 
 
-def bastion_group_ids(context: Context, region: str) -> set[str]:
-    groups = set(context.settings.bastion_sg_ids) | _tagged_groups(context, region, BASTION)
-    for instance in _tagged_instances(context, region, BASTION):
-        groups |= {g["GroupId"] for g in instance.get("SecurityGroups", [])}  # type: ignore[attr-defined]
-    return groups
+@dataclass(frozen=True)
+class Bastions:
+    groups: frozenset[str]  # bastion-only groups: admitting one admits the bastion and nothing else
+    shared_groups: frozenset[str]  # groups a bastion shares with other instances: a person decides
+    addresses: frozenset[str]  # private and public IPv4 addresses of the bastion instances
 
 
-def bastion_addresses(context: Context, region: str, bastion_groups: set[str]) -> set[str]:
-    """Private and public IPv4 addresses of the bastion instances (tagged or in a bastion group)."""
-    instances = _tagged_instances(context, region, BASTION)
-    if bastion_groups:
-        pages = (
-            context.clients.ec2(region)
-            .get_paginator("describe_instances")
-            .paginate(Filters=[{"Name": "instance.group-id", "Values": sorted(bastion_groups)}])
-        )
-        instances += [dict(i) for page in pages for r in page["Reservations"] for i in r.get("Instances", [])]
-    addresses = set()
-    for instance in instances:
-        for key in ("PrivateIpAddress", "PublicIpAddress"):
-            if isinstance(instance.get(key), str):
-                addresses.add(str(instance[key]))
-    return addresses
+def _instances_in(context: Context, region: str, group_id: str) -> list[dict[str, object]]:
+    pages = (
+        context.clients.ec2(region)
+        .get_paginator("describe_instances")
+        .paginate(Filters=[{"Name": "instance.group-id", "Values": [group_id]}])
+    )
+    return [dict(i) for page in pages for r in page["Reservations"] for i in r.get("Instances", [])]
+
+
+def _is_bastion(instance: dict[str, object]) -> bool:
+    tags = instance.get("Tags") or []
+    return any(t.get("Key") == ROLE_TAG and t.get("Value") == BASTION for t in tags)  # type: ignore[attr-defined]
+
+
+def bastions(context: Context, region: str) -> Bastions:
+    """The bastion's groups and addresses, telling bastion-only groups from shared ones.
+
+    Bastion groups are those listed in the settings or tagged `phiguard:role=bastion`, and the groups of
+    instances tagged so when every instance in them is a bastion. A group the bastion shares with other
+    instances (a common agents group, the VPC's default group) is shared: admitting it is reported, never
+    revoked, because it may carry legitimate traffic.
+    """
+    declared = set(context.settings.bastion_sg_ids) | _tagged_groups(context, region, BASTION)
+    tagged = _tagged_instances(context, region, BASTION)
+    instances = {str(i["InstanceId"]): i for i in tagged}
+    groups, shared = set(declared), set[str]()
+    for group_id in {g["GroupId"] for i in tagged for g in i.get("SecurityGroups", [])} - declared:  # type: ignore[attr-defined]
+        members = _instances_in(context, region, group_id)
+        (groups if all(_is_bastion(m) for m in members) else shared).add(group_id)
+    for group_id in declared:
+        instances |= {str(i["InstanceId"]): i for i in _instances_in(context, region, group_id)}
+    addresses = {
+        str(i[key]) for i in instances.values() for key in ("PrivateIpAddress", "PublicIpAddress")
+        if isinstance(i.get(key), str)
+    }  # fmt: skip
+    return Bastions(frozenset(groups), frozenset(shared), frozenset(addresses))
 
 
 def database_group_ids(context: Context, region: str) -> set[str]:

@@ -25,11 +25,8 @@ def resolve(context: Context, ref: ResourceRef) -> ResourceRef:
     groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [ref.resource_id]}])[
         "SecurityGroups"
     ]
-    if len(groups) > 1:
-        default_vpcs = {
-            v["VpcId"] for v in ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
-        }
-        groups = [g for g in groups if g.get("VpcId") in default_vpcs]
+    default_vpcs = {v["VpcId"] for v in ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]}
+    groups = [g for g in groups if g.get("VpcId") in default_vpcs]  # EC2's name form reaches the default VPC only
     if len(groups) != 1:
         raise ResourceGone(f"no single security group named {ref.resource_id!r} in the default VPC")
     return ResourceRef(ref.resource_type, groups[0]["GroupId"], ref.region, ref.account_id)
@@ -61,6 +58,13 @@ def ports(rule: SecurityGroupRuleTypeDef) -> str:
     protocol = str(rule.get("IpProtocol"))
     if protocol == ALL_PROTOCOLS:
         return "all traffic"
+    if protocol in ("icmp", "icmpv6", "1", "58"):
+        kind, code = rule.get("FromPort", -1), rule.get("ToPort", -1)
+        return (
+            f"{protocol} all types"
+            if kind == -1
+            else f"{protocol} type {kind}" + (f" code {code}" if code != -1 else "")
+        )
     low, high = rule.get("FromPort"), rule.get("ToPort")
     if low in (None, -1):
         return f"{protocol} all ports"

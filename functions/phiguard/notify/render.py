@@ -7,6 +7,8 @@ import json
 from phiguard.core.model import Outcome, Result, Violation
 
 SUBJECT_LIMIT = 100  # SNS: at most 100 printable ASCII characters, no line breaks
+MESSAGE_LIMIT = 200_000  # SNS takes 256 KB for all protocol bodies together; keep a margin
+EMAIL_STATE_LIMIT = 6_000  # characters of each state a person is shown; the evidence row has it all
 
 _HEADLINES = {
     Outcome.REMEDIATED: "PHI Guard fixed a HIPAA baseline drift.",
@@ -33,8 +35,17 @@ _SUBJECT_WORDS = {
 }
 
 
+def short_name(resource_id: str) -> str:
+    """The readable part of an ARN (app/frontend-alb/50dc... -> frontend-alb); ids and names as they are."""
+    if not resource_id.startswith("arn:"):
+        return resource_id
+    path = resource_id.split(":", 5)[-1].split("/")
+    return path[2] if len(path) > 2 and path[1] in ("app", "net", "gwy") else path[-1]
+
+
 def subject(result: Result) -> str:
-    text = f"PHI Guard: {_SUBJECT_WORDS[result.outcome]}: {result.control_id} on {result.resource.resource_id}"
+    name = short_name(result.resource.resource_id)
+    text = f"PHI Guard: {_SUBJECT_WORDS[result.outcome]}: {result.control_id} on {name}"
     text = "".join(c if 32 <= ord(c) < 127 else "?" for c in text)
     return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
 
@@ -80,14 +91,17 @@ def email_text(result: Result) -> str:
         f"Evidence:   {r.evidence_id or 'not recorded (no evidence table configured)'}",
         "",
         "State before:",
-        _indent(json.dumps(r.state_before, indent=2, sort_keys=True, default=str)),
+        _state(r.state_before, r.evidence_id),
     ]
     if r.state_after is not None:
-        lines += ["State after:", _indent(json.dumps(r.state_after, indent=2, sort_keys=True, default=str))]
+        lines += ["State after:", _state(r.state_after, r.evidence_id)]
     return "\n".join(lines) + "\n"
 
 
-def _indent(text: str) -> str:
+def _state(state: object, evidence_id: str | None) -> str:
+    text = json.dumps(state, indent=2, sort_keys=True, default=str)
+    if len(text) > EMAIL_STATE_LIMIT:
+        text = text[:EMAIL_STATE_LIMIT] + f"\n... (shortened; the whole state is in evidence row {evidence_id})"
     return "\n".join("  " + line for line in text.splitlines())
 
 
@@ -96,6 +110,11 @@ def message_json(result: Result) -> str:
 
 
 def sns_message(result: Result) -> str:
-    """One SNS message, one body per protocol (MessageStructure=json)."""
+    """One SNS message, one body per protocol (MessageStructure=json), always within SNS's size limit."""
     text, full = email_text(result), message_json(result)
-    return json.dumps({"default": text, "email": text, "sqs": full, "lambda": full, "https": full})
+    message = json.dumps({"default": text, "email": text, "sqs": full, "lambda": full, "https": full})
+    if len(message.encode()) <= MESSAGE_LIMIT:
+        return message
+    omitted = {"omitted": f"too large for a notification; see evidence row {result.evidence_id}"}
+    compact = json.dumps({**result.to_json(), "state_before": omitted, "state_after": omitted}, sort_keys=True)
+    return json.dumps({"default": text, "email": text, "sqs": compact, "lambda": compact, "https": compact})
