@@ -11,7 +11,7 @@ export PYENV_VERSION ?= 3.11.7:3.12.1:3.13.0
 export SAM_CLI_TELEMETRY := 0
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: demo test lint unit integration validate build deploy-check bench clean
+.PHONY: demo test lint unit integration validate build docs bench clean
 
 $(VENV)/.installed: pyproject.toml functions/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ build: $(SAM_VENV)/.installed
 	  set -o pipefail; $(SAM) build --template template.yaml --build-dir .aws-sam/build 2>&1 | grep -v "^WARNING: Location" && \
 	  test -f .aws-sam/build/template.yaml && ls .aws-sam/build/RemediationFunction/phiguard/handlers/remediate.py; \
 	else echo "sam build skipped: no python3.12 interpreter on PATH"; fi
+
+## docs: regenerate the controls table in README.md from the registry (a test fails when it is stale)
+docs: $(VENV)/.installed
+	$(BIN)/python -m phiguard_local.controls_table
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam build .mypy_cache .ruff_cache .pytest_cache
