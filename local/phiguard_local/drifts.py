@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import boto3
 
 from phiguard_local import cloudtrail
-from phiguard_local.refarch import RefArch
+from phiguard_local.refarch import RefArch, account_public_access_block
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,86 @@ def _delete_encryption(bucket: str) -> dict[str, Any]:
     boto3.client("s3").delete_bucket_encryption(Bucket=bucket)
     request = {"bucketName": bucket, "Host": f"{bucket}.s3.amazonaws.com", "encryption": ""}
     return cloudtrail.envelope("aws.s3", cloudtrail.detail("s3", "DeleteBucketEncryption", request, None))
+
+
+def _s3_event(name: str, bucket: str, **request: Any) -> dict[str, Any]:
+    parameters = {"bucketName": bucket, "Host": f"{bucket}.s3.amazonaws.com", **request}
+    return cloudtrail.envelope("aws.s3", cloudtrail.detail("s3", name, parameters, None))
+
+
+def delete_public_access_block(arch: RefArch) -> Drift:
+    boto3.client("s3").delete_public_access_block(Bucket=arch.bucket)
+    return Drift(
+        "s3-bucket-level-public-access-prohibited",
+        arch.bucket,
+        "DeletePublicAccessBlock on the PHI bucket",
+        _s3_event("DeleteBucketPublicAccessBlock", arch.bucket, publicAccessBlock=""),
+    )
+
+
+def account_public_access_weakened(arch: RefArch) -> Drift:
+    account_public_access_block(on=False)
+    request = {
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": True,
+        },
+        "x-amz-account-id": cloudtrail.ACCOUNT_ID,
+    }
+    event = cloudtrail.envelope("aws.s3", cloudtrail.detail("s3", "PutAccountPublicAccessBlock", request, None))
+    return Drift(
+        "s3-account-level-public-access-blocks",
+        cloudtrail.ACCOUNT_ID,
+        "account-level BlockPublicPolicy turned off",
+        event,
+    )
+
+
+def policy_replaced_without_tls(arch: RefArch) -> Drift:
+    """The policy is replaced by one that keeps the VPC-endpoint restriction but drops the TLS deny."""
+    arn = f"arn:aws:s3:::{arch.bucket}"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OnlyThroughTheVpcEndpoint",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [arn, f"{arn}/*"],
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-0a1b2c3d4e5f60001"}},
+            }
+        ],
+    }
+    boto3.client("s3").put_bucket_policy(Bucket=arch.bucket, Policy=json.dumps(policy))
+    return Drift(
+        "s3-bucket-ssl-requests-only",
+        arch.bucket,
+        "bucket policy replaced, TLS-only statement dropped",
+        _s3_event("PutBucketPolicy", arch.bucket, bucketPolicy=policy, policy=""),
+    )
+
+
+def versioning_suspended(arch: RefArch) -> Drift:
+    boto3.client("s3").put_bucket_versioning(Bucket=arch.bucket, VersioningConfiguration={"Status": "Suspended"})
+    return Drift(
+        "s3-bucket-versioning-enabled",
+        arch.bucket,
+        "versioning suspended on the PHI bucket",
+        _s3_event("PutBucketVersioning", arch.bucket, VersioningConfiguration={"Status": "Suspended"}, versioning=""),
+    )
+
+
+def access_logging_turned_off(arch: RefArch) -> Drift:
+    boto3.client("s3").put_bucket_logging(Bucket=arch.bucket, BucketLoggingStatus={})
+    return Drift(
+        "s3-bucket-logging-enabled",
+        arch.bucket,
+        "server access logging turned off on the PHI bucket",
+        _s3_event("PutBucketLogging", arch.bucket, BucketLoggingStatus="", logging=""),
+    )
 
 
 def delete_bucket_encryption(arch: RefArch) -> Drift:
@@ -224,4 +305,13 @@ HEADLINE_DRIFTS: tuple[Callable[[RefArch], Drift], ...] = (
     lambda arch: http_listener_forwards(arch, "backend"),
     bastion_admitted_to_database,
     delete_exempt_bucket_encryption,
+)
+
+# The rest of the catalogue, one drift per control.
+CATALOGUE_DRIFTS: tuple[Callable[[RefArch], Drift], ...] = (
+    delete_public_access_block,
+    account_public_access_weakened,
+    policy_replaced_without_tls,
+    versioning_suspended,
+    access_logging_turned_off,
 )

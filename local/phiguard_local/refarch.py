@@ -39,6 +39,7 @@ class RefArch:
     vpc_id: str
     kms_key_arn: str
     bucket: str
+    log_bucket: str
     trail_bucket: str
     sandbox_bucket: str  # exempted by its owners from s3-default-encryption-kms
     groups: dict[str, str]  # tier -> security group id
@@ -48,6 +49,7 @@ class RefArch:
     target_groups: dict[str, str]
     db_instance: str
     bastion_instance: str
+    account_id: str = ACCOUNT_ID
 
 
 def _tag(name: str, role: str | None = None) -> list[dict[str, Any]]:
@@ -55,6 +57,56 @@ def _tag(name: str, role: str | None = None) -> list[dict[str, Any]]:
     if role:
         tags.append({"Key": "phiguard:role", "Value": role})
     return tags
+
+
+ALL_ON = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+
+
+def tls_only(bucket: str) -> dict[str, Any]:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},  # same as "*"; moto's log-delivery check cannot read the string form
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def baseline_bucket(
+    bucket: str, key_arn: str | None, logs_to: str | None, extra_statements: list[dict[str, Any]] | None = None
+) -> None:
+    """A bucket as the HIPAA baseline wants it: encrypted, private, versioned, logged, TLS-only."""
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    by_default: dict[str, Any] = (
+        {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn} if key_arn else {"SSEAlgorithm": "AES256"}
+    )
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": by_default, "BucketKeyEnabled": bool(key_arn)}]
+        },
+    )
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=ALL_ON)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": [tls_only(bucket), *(extra_statements or [])]}),
+    )
+    if logs_to:
+        s3.put_bucket_logging(
+            Bucket=bucket,
+            BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": logs_to, "TargetPrefix": f"{bucket}/"}},
+        )
+
+
+def account_public_access_block(on: bool) -> None:
+    """Account-level Block Public Access (through PHI Guard's client: it knows how to reach an emulator)."""
+    from phiguard.core.aws import Clients
+
+    flags = ALL_ON if on else {**ALL_ON, "BlockPublicPolicy": False}
+    Clients().s3control(REGION).put_public_access_block(AccountId=ACCOUNT_ID, PublicAccessBlockConfiguration=flags)
 
 
 def build() -> RefArch:
@@ -231,61 +283,33 @@ def build() -> RefArch:
         DeletionProtection=True,
     )
 
-    bucket = f"phi-data-{ACCOUNT_ID}"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_encryption(
-        Bucket=bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {
-                    "ApplyServerSideEncryptionByDefault": {
-                        "SSEAlgorithm": "aws:kms",
-                        "KMSMasterKeyID": key_arn,
-                    },
-                    "BucketKeyEnabled": True,
-                }
-            ]
-        },
-    )
-    s3.put_bucket_policy(
-        Bucket=bucket,
-        Policy=json.dumps(
+    log_bucket = f"phi-access-logs-{ACCOUNT_ID}"
+    # S3 delivers server access logs only to SSE-S3 buckets: the log bucket is the one SSE-S3 bucket.
+    baseline_bucket(
+        log_bucket,
+        None,
+        logs_to=None,
+        extra_statements=[
             {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    }
-                ],
+                "Sid": "S3ServerAccessLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{log_bucket}/*",
             }
-        ),
+        ],
     )
+    bucket = f"phi-data-{ACCOUNT_ID}"
+    baseline_bucket(bucket, key_arn, logs_to=log_bucket)
     ec2.create_vpc_endpoint(
         VpcId=vpc_id,
         ServiceName=f"com.amazonaws.{REGION}.s3",
         VpcEndpointType="Gateway",
         RouteTableIds=[private_rt],
     )
-
     # A bucket its owners exempted (tags, with a reason and an expiry) from one control.
     sandbox_bucket = f"research-sandbox-{ACCOUNT_ID}"
-    s3.create_bucket(Bucket=sandbox_bucket)
-    s3.put_bucket_encryption(
-        Bucket=sandbox_bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {
-                    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
-                    "BucketKeyEnabled": True,
-                }
-            ]
-        },
-    )
+    baseline_bucket(sandbox_bucket, key_arn, logs_to=log_bucket)
     until = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     s3.put_bucket_tagging(
         Bucket=sandbox_bucket,
@@ -297,23 +321,9 @@ def build() -> RefArch:
             ]
         },
     )
-
     trail_bucket = f"phi-audit-trail-{ACCOUNT_ID}"
-    s3.create_bucket(Bucket=trail_bucket)
-    s3.put_bucket_encryption(
-        Bucket=trail_bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {
-                    "ApplyServerSideEncryptionByDefault": {
-                        "SSEAlgorithm": "aws:kms",
-                        "KMSMasterKeyID": key_arn,
-                    },
-                    "BucketKeyEnabled": True,
-                }
-            ]
-        },
-    )
+    baseline_bucket(trail_bucket, key_arn, logs_to=log_bucket)
+    account_public_access_block(on=True)
     cloudtrail = boto3.client("cloudtrail")
     cloudtrail.create_trail(
         Name="phi-audit",
@@ -328,6 +338,7 @@ def build() -> RefArch:
         vpc_id=vpc_id,
         kms_key_arn=key_arn,
         bucket=bucket,
+        log_bucket=log_bucket,
         trail_bucket=trail_bucket,
         sandbox_bucket=sandbox_bucket,
         groups=groups,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -52,8 +53,26 @@ def _listeners(lb_arn: str) -> dict[str, Any]:
     }
 
 
-def snapshot(arch: RefArch) -> dict[str, Any]:
+def _s3_settings(bucket: str) -> dict[str, Any]:
+    s3 = boto3.client("s3")
+    try:
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    except ClientError:
+        block = None
     return {
+        "public_access_block": block,
+        "versioning": s3.get_bucket_versioning(Bucket=bucket).get("Status"),
+        "logging": s3.get_bucket_logging(Bucket=bucket).get("LoggingEnabled"),
+    }
+
+
+def snapshot(arch: RefArch) -> dict[str, Any]:
+    from phiguard.core.aws import Clients
+
+    account_block = Clients().s3control("us-east-1").get_public_access_block(AccountId=arch.account_id)
+    return {
+        "bucket_settings": {b: _s3_settings(b) for b in (arch.bucket, arch.trail_bucket, arch.log_bucket)},
+        "account_public_access_block": account_block["PublicAccessBlockConfiguration"],
         "bucket_encryption": {b: _encryption(b) for b in (arch.bucket, arch.trail_bucket)},
         "exempt_bucket_encryption": {arch.sandbox_bucket: _encryption(arch.sandbox_bucket)},
         "security_groups": {tier: {"id": gid, "ingress": _rules(gid)} for tier, gid in arch.groups.items()},
@@ -98,3 +117,8 @@ def group_excludes_source(state: dict[str, Any], group_id: str, source_group: st
 
 def bucket_encryption_unchanged(before: dict[str, Any], after: dict[str, Any], bucket: str) -> bool:
     return bool(before["exempt_bucket_encryption"][bucket] == after["exempt_bucket_encryption"][bucket])
+
+
+def policy_sids(bucket: str) -> list[str]:
+    policy = json.loads(boto3.client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
+    return [str(statement.get("Sid")) for statement in policy["Statement"]]

@@ -33,8 +33,14 @@ def test_enforce_mode_fixes_every_headline_drift_leaves_the_exempt_one_and_brake
             "alb-http-to-https-redirection-check",
             "alb-http-to-https-redirection-check",
             "db-no-bastion-access",
+            "s3-bucket-level-public-access-prohibited",
+            "s3-account-level-public-access-blocks",
+            "s3-bucket-ssl-requests-only",
+            "s3-bucket-versioning-enabled",
+            "s3-bucket-logging-enabled",
         ]
     )
+    assert {d["action"] for d in report["drifts"]} == {"fix"}
     assert all(d["remediated"] for d in headline)
     [exempt] = [d for d in report["drifts"] if d["exempt"]]
     assert exempt["remediated"] is False
@@ -42,18 +48,14 @@ def test_enforce_mode_fixes_every_headline_drift_leaves_the_exempt_one_and_brake
     assert report["exemptions_honoured"] == 1
     assert report["still_non_compliant"] == 0
     assert report["legitimate_rules_preserved"] is True
-    # 5 fixes + 1 exempt + 8 burst (6 fixed, 2 held) + 2 fixed after the window + 1 critical alert
-    assert report["notifications"] == report["published"] == report["expected_notifications"] == 17
-    assert report["brake"] == {
-        "limit": 6,
-        "window_seconds": 6,
-        "burst": 8,
-        "fixed": 6,
-        "held": 2,
-        "critical_alerts": 1,
-        "fixed_after_window": 2,
-    }
-    assert report["evidence_rows"] == 16  # every notified outcome but the alert
+    brake = report["brake"]
+    assert brake["limit"] == len(report["drifts"]) + 1  # the catalogue's own drifts never trip it
+    assert (brake["burst"], brake["fixed"], brake["held"]) == (brake["limit"] + 2, brake["limit"], 2)
+    assert (brake["critical_alerts"], brake["fixed_after_window"]) == (1, 2)
+    # 10 fixes + 1 exempt + the burst (fixed and held) + 2 fixed after the window + 1 critical alert
+    notified = 10 + 1 + brake["burst"] + 2
+    assert report["notifications"] == report["published"] == report["expected_notifications"] == notified + 1
+    assert report["evidence_rows"] == notified  # every notified outcome but the alert
     assert report["own_calls_ignored"] is True
     assert report["failed_call_routed"] is False
     assert demo.succeeded(report)
@@ -62,17 +64,18 @@ def test_enforce_mode_fixes_every_headline_drift_leaves_the_exempt_one_and_brake
     states = json.loads((tmp_path / "state.json").read_text())
     assert demo._legitimate(states["after"]) == demo._legitimate(states["baseline"])
     assert states["after"] != states["drifted"]
-    assert len(json.loads((tmp_path / "evidence.json").read_text())) == 16
+    assert len(json.loads((tmp_path / "evidence.json").read_text())) == notified
+    assert report["checks"]["their_bucket_policy_statements_kept"] is True
 
 
 def test_dry_run_mode_reports_every_drift_and_changes_nothing(tmp_path: Path) -> None:
     report = run(tmp_path, "dry-run")
 
     assert not any(d["remediated"] for d in report["drifts"])
-    assert report["still_non_compliant"] == 5  # the exempt drift is not counted: it stays by design
-    assert report["notifications"] == 6
+    assert report["still_non_compliant"] == 10  # the exempt drift is not counted: it stays by design
+    assert report["notifications"] == 11
     messages = json.loads((tmp_path / "notifications.json").read_text())
-    assert sorted(m["outcome"] for m in messages) == ["exempt"] + ["would_remediate"] * 5
+    assert sorted(m["outcome"] for m in messages) == ["exempt"] + ["would_remediate"] * 10
     states = json.loads((tmp_path / "state.json").read_text())
     assert states["after"] == states["drifted"]
     assert not demo.succeeded(report)

@@ -106,7 +106,16 @@ def forwarding_alb() -> dict[str, str]:
 CASES: dict[str, tuple[Callable[[], dict[str, str]], list[tuple[str, str]]]] = {
     "s3-delete-bucket-encryption.json": (bucket(None), [("s3-default-encryption-kms", "remediated")]),
     "s3-put-bucket-encryption-sse-s3.json": (bucket("AES256"), [("s3-default-encryption-kms", "remediated")]),
-    "s3-create-bucket.json": (bucket(None), [("s3-default-encryption-kms", "remediated")]),
+    "s3-create-bucket.json": (
+        bucket(None),
+        [
+            ("s3-default-encryption-kms", "remediated"),
+            ("s3-bucket-level-public-access-prohibited", "remediated"),
+            ("s3-bucket-ssl-requests-only", "remediated"),
+            ("s3-bucket-versioning-enabled", "remediated"),
+            ("s3-bucket-logging-enabled", "needs_attention"),  # no log bucket configured here
+        ],
+    ),
     "ec2-authorize-sg-ingress-ssh-world.json": (
         world_open_group({"port": 22, "cidrs": ("0.0.0.0/0",), "cidrs6": ("::/0",)}),
         [("db-no-bastion-access", "not_applicable"), ("vpc-sg-restricted-ports", "remediated")],

@@ -91,3 +91,9 @@ def test_given_a_bucket_deleted_before_the_event_is_handled_then_not_applicable_
     assert result.outcome is Outcome.NOT_APPLICABLE
     assert "does not exist" in result.reason
     assert inbox.results == []
+
+
+def test_given_the_configured_access_log_bucket_then_not_applicable_as_log_delivery_needs_sse_s3() -> None:
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+
+    assert run(log_bucket=BUCKET)[0].outcome is Outcome.NOT_APPLICABLE

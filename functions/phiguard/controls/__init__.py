@@ -3,6 +3,11 @@
 from phiguard.controls import (
     alb_http_to_https_redirection_check,
     db_no_bastion_access,
+    s3_account_level_public_access_blocks,
+    s3_bucket_level_public_access_prohibited,
+    s3_bucket_logging_enabled,
+    s3_bucket_ssl_requests_only,
+    s3_bucket_versioning_enabled,
     s3_default_encryption_kms,
     vpc_sg_restricted_ports,
 )
@@ -10,6 +15,11 @@ from phiguard.controls import (
 __all__ = [
     "alb_http_to_https_redirection_check",
     "db_no_bastion_access",
+    "s3_account_level_public_access_blocks",
+    "s3_bucket_level_public_access_prohibited",
+    "s3_bucket_logging_enabled",
+    "s3_bucket_ssl_requests_only",
+    "s3_bucket_versioning_enabled",
     "s3_default_encryption_kms",
     "vpc_sg_restricted_ports",
 ]

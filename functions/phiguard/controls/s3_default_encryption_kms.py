@@ -7,6 +7,7 @@ Scenarios:
 - Given a bucket with SSE-KMS, Then it is compliant and left alone.
 - Given a bucket with DSSE-KMS, Then it is compliant and never downgraded.
 - Given a bucket that no longer exists, Then it is not applicable.
+- Given the configured access-log bucket, Then it is not applicable (S3 log delivery needs SSE-S3).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class S3DefaultEncryptionKms(Control):
     )
 
     def evaluate(self, ref: ResourceRef) -> Evaluation:
+        if ref.resource_id == self.settings.log_bucket:
+            return Evaluation.not_applicable("S3 delivers server access logs only to buckets encrypted with SSE-S3")
         try:
             config = self.clients.s3(ref.region).get_bucket_encryption(Bucket=ref.resource_id)
             rules = config["ServerSideEncryptionConfiguration"]["Rules"]

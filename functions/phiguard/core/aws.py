@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3control import S3ControlClient
     from mypy_boto3_sns import SNSClient
 
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 6}, connect_timeout=5, read_timeout=20)
@@ -49,3 +51,21 @@ class Clients:
 
     def dynamodb(self, region: str | None = None) -> DynamoDBClient:
         return self._client("dynamodb", region)  # type: ignore[no-any-return]
+
+    def s3control(self, region: str) -> S3ControlClient:
+        client = self._client("s3control", region)
+        if os.environ.get("AWS_ENDPOINT_URL") and not getattr(client, "_phiguard_emulator_hook", False):
+            # botocore puts the account id in the host name (123456789012.s3-control...); an emulator on
+            # one address cannot answer that, so send the request to the endpoint as given.
+            client.meta.events.register("before-sign.s3-control.*", _strip_account_host)
+            client._phiguard_emulator_hook = True
+        return client  # type: ignore[no-any-return]
+
+
+def _strip_account_host(request: Any, **_: Any) -> None:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    scheme, _, rest = request.url.partition("://")
+    host, _, path = rest.partition("/")
+    account, _, real_host = host.partition(".")
+    if account.isdigit() and endpoint.split("://")[-1].startswith(real_host):
+        request.url = f"{scheme}://{real_host}/{path}"

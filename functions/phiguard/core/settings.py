@@ -37,6 +37,7 @@ class Settings:
     brake_window_seconds: int = 3600
     exemptions: tuple[Mapping[str, Any], ...] = ()
     exemptions_parameter: str | None = None  # SSM parameter holding more of the same list
+    log_bucket: str | None = None  # where S3 server access logs go
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +63,7 @@ class Settings:
             brake_window_seconds=_positive(env, "PHIGUARD_BRAKE_WINDOW_SECONDS", defaults.brake_window_seconds),
             exemptions=_exemptions(env, "PHIGUARD_EXEMPTIONS"),
             exemptions_parameter=env.get("PHIGUARD_EXEMPTIONS_PARAMETER") or None,
+            log_bucket=env.get("PHIGUARD_LOG_BUCKET") or None,
         )
 
 

@@ -1,0 +1,79 @@
+"""s3-account-level-public-access-blocks: the account's S3 Block Public Access flags are all true.
+
+Scenarios:
+- Given an account without an account-level public access block, Then all four flags are set true.
+- Given an account with some flags false, Then all four are set true.
+- Given all four true, Then it is compliant.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from phiguard.core.control import Control, register
+from phiguard.core.model import Action, ApiCall, Evaluation, ResourceRef, Result, Trigger, Violation
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3control.type_defs import PublicAccessBlockConfigurationTypeDef
+
+FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+ALL_ON: PublicAccessBlockConfigurationTypeDef = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+def the_account(call: ApiCall) -> list[ResourceRef]:
+    return [call.ref("AWS::::Account", call.account_id)]
+
+
+@register
+class S3AccountLevelPublicAccessBlocks(Control):
+    control_id = "s3-account-level-public-access-blocks"
+    title = "S3 account-level Block Public Access is on (all four flags)"
+    resource_type = "AWS::::Account"
+    hipaa = ("164.308(a)(3)(i)", "164.312(a)(1)", "164.312(e)(1)")
+    action = Action.FIX
+    permissions = ("s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock")
+    triggers = tuple(
+        Trigger("aws.s3", name, the_account)
+        for name in ("PutAccountPublicAccessBlock", "DeleteAccountPublicAccessBlock")
+    )
+
+    def evaluate(self, ref: ResourceRef) -> Evaluation:
+        client = self.clients.s3control(ref.region)
+        try:
+            config = dict(client.get_public_access_block(AccountId=ref.resource_id)["PublicAccessBlockConfiguration"])
+        except client.exceptions.NoSuchPublicAccessBlockConfiguration:
+            config = None
+        state = {"account_public_access_block": config}
+        off = [flag for flag in FLAGS if not (config or {}).get(flag)]
+        if not off:
+            return Evaluation.of(state, [])
+        return Evaluation.of(
+            state,
+            [
+                Violation(
+                    summary=f"account-level Block Public Access is off for: {', '.join(off)}",
+                    fix="set all four account-level Block Public Access flags to true",
+                )
+            ],
+        )
+
+    def remediate(self, ref: ResourceRef, evaluation: Evaluation) -> list[str]:
+        self.clients.s3control(ref.region).put_public_access_block(
+            AccountId=ref.resource_id,
+            PublicAccessBlockConfiguration=ALL_ON,
+        )
+        return [v.fix for v in evaluation.fixable if v.fix]
+
+    def revert(self, ref: ResourceRef, fixed: Result) -> list[str]:
+        before = fixed.state_before.get("account_public_access_block")
+        client = self.clients.s3control(ref.region)
+        if before is None:
+            client.delete_public_access_block(AccountId=ref.resource_id)
+            return ["removed the account-level public access block (as before the fix)"]
+        client.put_public_access_block(AccountId=ref.resource_id, PublicAccessBlockConfiguration=before)
+        return [f"restored the account-level public access block {before}"]
