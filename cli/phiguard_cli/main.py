@@ -22,9 +22,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from phiguard.core.aws import Clients
 from phiguard.core.control import Context, NotRevertible, get_control
 from phiguard.core.engine import RemediationFailed
-from phiguard.core.evidence import DynamoEvidence
+from phiguard.core.evidence import DynamoEvidence, result_of
 from phiguard.core.exemptions import EXEMPT_TAG, REASON_TAG, UNTIL_TAG
-from phiguard.core.model import Actor, Mode, Outcome, ResourceRef, Result
+from phiguard.core.model import Actor, Mode, Outcome, ResourceRef
 from phiguard.core.settings import Settings
 from phiguard.core.tags import merge_tags, read_tags
 from phiguard.core.wiring import build_engine
@@ -207,7 +207,10 @@ def revert_command(args: argparse.Namespace, clients: Clients, session: boto3.se
     row = store.get(args.evidence_id)
     if row is None:
         raise CliError(f"no evidence row {args.evidence_id}")
-    fixed = Result.from_json(json.loads(row["result"]))
+    try:
+        fixed = result_of(row)
+    except ValueError as e:
+        raise CliError(f"evidence {args.evidence_id} cannot be reverted automatically: {e}") from e
     if row.get("kind") != "finding" or fixed.outcome not in REVERTIBLE or not fixed.changes:
         raise CliError(f"evidence {args.evidence_id} records no change to revert (outcome {fixed.outcome})")
     if args.days < 1:

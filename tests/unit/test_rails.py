@@ -20,6 +20,7 @@ from helpers import (
     vpc,
 )
 from phiguard.core.model import Mode, Outcome
+from phiguard.notify.render import email_text
 
 pytestmark = pytest.mark.usefixtures("aws")
 TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
@@ -241,3 +242,126 @@ def test_exemption_dates_are_inclusive() -> None:
     assert exemption is not None
     assert judge(exemption, today).honoured
     assert not judge(exemption, today + timedelta(days=1)).honoured
+
+
+# --- bookkeeping that fails after a fix is completed by the retry ------------------------------
+
+
+def test_a_message_that_could_not_be_sent_is_sent_by_the_retry_without_a_second_fix() -> None:
+    from phiguard.core.engine import RemediationFailed
+
+    g = open_group()
+    engine, inbox = make_rails_engine()
+    event = load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=g)
+    sent = inbox.results
+    calls = {"n": 0}
+
+    def flaky(result):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("SNS unreachable")
+        sent.append(result)
+
+    engine.notify = flaky  # type: ignore[assignment]
+    engine.notify.alert = inbox.alert  # type: ignore[attr-defined]
+    with pytest.raises(RemediationFailed, match="SNS unreachable"):
+        engine.handle_event(event)
+    assert ingress(g) == []
+    authorize(g, 22, cidrs=("0.0.0.0/0",))  # proves the retry does not act again on the same event
+
+    engine.handle_event(event)  # Lambda's retry
+
+    assert [r.outcome for r in sent if r.control_id == "vpc-sg-restricted-ports"] == [Outcome.REMEDIATED]
+    assert ingress(g) == [("tcp", 22, 22, "0.0.0.0/0")]
+    assert [r["outcome"] for r in evidence_rows() if r["control_id"] == "vpc-sg-restricted-ports"] == ["remediated"]
+
+
+def test_evidence_that_could_not_be_written_is_written_by_the_retry() -> None:
+    from helpers import FaultyClients
+    from phiguard.core.engine import RemediationFailed
+
+    g = open_group()
+    clients = FaultyClients()
+    clients.fail("PutItem", "AccessDeniedException", "not authorized to perform dynamodb:PutItem")
+    engine, inbox = make_rails_engine(clients=clients)
+    event = load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=g)
+
+    with pytest.raises(RemediationFailed, match="evidence not recorded"):
+        engine.handle_event(event)
+    assert "NOT RECORDED YET" in email_text(inbox.results[-1])
+    clients.heal()
+    engine.handle_event(event)
+
+    assert [r["outcome"] for r in evidence_rows() if r["control_id"] == "vpc-sg-restricted-ports"] == ["remediated"]
+
+
+def test_an_event_being_handled_elsewhere_fails_this_invocation_so_it_is_retried() -> None:
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+    from phiguard.core.engine import RemediationFailed
+
+    g = open_group()
+    engine, _ = make_rails_engine()
+
+    def busy(**_: object) -> None:
+        raise IdempotencyAlreadyInProgressError("in progress")
+
+    engine._decide_once = busy
+    with pytest.raises(RemediationFailed, match="another invocation"):
+        engine.handle_event(load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=g))
+    assert ingress(g) == [("tcp", 22, 22, "0.0.0.0/0")]
+
+
+def test_a_failed_fix_gives_its_brake_reservation_back() -> None:
+    from helpers import FaultyClients
+    from phiguard.core.engine import RemediationFailed
+
+    clients = FaultyClients()
+    clients.fail("RevokeSecurityGroupIngress", "UnauthorizedOperation")
+    engine, _ = make_rails_engine(clients=clients, brake_max_fixes=1)
+    first = open_group("first")
+    with pytest.raises(RemediationFailed):
+        deliver(engine, first)
+    clients.heal()
+    second = open_group("second")
+    event = load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=second)
+    event["detail"]["eventID"] = "second"
+
+    assert outcome_of(engine.handle_event(event)) is Outcome.REMEDIATED
+
+
+def test_without_its_counter_the_brake_fails_closed_and_says_why() -> None:
+    from helpers import FaultyClients
+    from phiguard.core.engine import RemediationFailed
+
+    clients = FaultyClients()
+    clients.fail("UpdateItem", "AccessDeniedException", "not authorized to perform dynamodb:UpdateItem")
+    engine, _ = make_rails_engine(clients=clients)
+    g = open_group()
+
+    with pytest.raises(RemediationFailed, match="no fix is made without it"):
+        deliver(engine, g)
+    assert ingress(g) == [("tcp", 22, 22, "0.0.0.0/0")]
+
+
+def test_a_huge_state_still_makes_a_valid_evidence_row() -> None:
+    from phiguard.core.evidence import MAX_STATE_CHARS, row
+    from phiguard.core.model import Mode as M
+    from phiguard.core.model import ResourceRef, Result
+
+    rules = [{"SecurityGroupRuleId": f"sgr-{n:017d}", "Description": "d" * 250} for n in range(2000)]
+    result = Result(
+        "c",
+        "t",
+        ("h",),
+        ResourceRef("AWS::EC2::SecurityGroup", "sg-1", "us-east-1", "1"),
+        Outcome.REMEDIATED,
+        M.ENFORCE,
+        None,
+        state_before={"ingress_rules": rules},
+        state_after={},
+    )
+    item = row(result, "id", datetime.now(UTC), 2190, "finding")
+
+    assert json.loads(item["state_before"])["truncated"] is True
+    assert len(item["state_before"]) < MAX_STATE_CHARS * 1.1  # JSON escaping adds a little
+    assert len(json.dumps(item)) < 350_000

@@ -80,3 +80,19 @@ class Brake:
             "blast-radius brake engaged: fix held", account_id=account_id, limit=self.limit, window_end=end.isoformat()
         )
         return BrakeDecision(False, just_engaged, self.limit, self.limit, end)
+
+    def release(self, account_id: str) -> None:
+        """Give back a reservation whose fix failed (best effort: a lost release only tightens the brake)."""
+        if not self.table:
+            return
+        start = int(self.clock() // self.window_seconds) * self.window_seconds
+        try:
+            self.clients.dynamodb().update_item(
+                TableName=self.table,
+                Key={"id": {"S": f"phiguard-brake#{account_id}#{start}"}},
+                UpdateExpression="ADD fixes :minus_one",
+                ConditionExpression="fixes > :zero",
+                ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+            )
+        except Exception:  # noqa: BLE001 - best effort, logged
+            logger.warning("brake reservation not released", account_id=account_id)

@@ -79,6 +79,10 @@ class RemediationFailed(Exception):
         super().__init__(f"{len(results)} control(s) failed: {summary}")
 
 
+class BrakeUnavailable(Exception):
+    """The brake's counter cannot be read or written: PHI Guard fails closed and makes no fix."""
+
+
 class _NotDone(Exception):
     """Carries a failed result out of an idempotent run, so the record is released for the retry."""
 
@@ -101,16 +105,20 @@ class Engine:
         self.evidence: Evidence = evidence or NoEvidence()
         self.brake = brake
         self.idempotency_config = IdempotencyConfig(expires_after_seconds=24 * 3600)
-        self._run_once = (
-            idempotent_function(
-                data_keyword_argument="key",
-                persistence_store=idempotency,
-                config=self.idempotency_config,
-                output_serializer=CustomDictSerializer(to_dict=Result.to_json, from_dict=Result.from_json),
-            )(self._keyed_run)
-            if idempotency
-            else None
-        )
+        self._decide_once: Any = None
+        self._bookkeep_once: Any = None
+        if idempotency:
+            self._decide_once = self._idempotent(idempotency, "key", self._keyed_decision)
+            self._bookkeep_once = self._idempotent(idempotency, "data", self._keyed_bookkeeping)
+
+    def _idempotent(self, store: BasePersistenceLayer, keyword: str, function: Any) -> Any:
+        serializer = CustomDictSerializer(to_dict=compact_json, from_dict=Result.from_json)
+        return idempotent_function(
+            data_keyword_argument=keyword,
+            persistence_store=store,
+            config=self.idempotency_config,
+            output_serializer=serializer,
+        )(function)
 
     @property
     def mode(self) -> Mode:
@@ -169,8 +177,9 @@ class Engine:
         return results
 
     def _run_exactly_once(self, control: type[Control], ref: ResourceRef, call: ApiCall) -> Result:
-        """EventBridge delivers at least once: one (event, control, resource) is handled once."""
-        if self._run_once is None or not call.actor.event_id:
+        """EventBridge delivers at least once: one (event, control, resource) is acted on once, and its
+        evidence and message are completed once, even when a retry is what completes them."""
+        if self._decide_once is None or self._bookkeep_once is None or not call.actor.event_id:
             return self.run(control(self.context), ref, call)
         self._call = call
         key: dict[str, Any] = {
@@ -183,11 +192,11 @@ class Engine:
             "by_name": ref.by_name,
         }
         try:
-            result: Result = self._run_once(key=key)
-        except _NotDone as e:
-            return e.result
+            decided: Result = self._decide_once(key=key)
+        except _NotDone as e:  # a failure is not remembered: the retry acts again; each attempt is recorded
+            return self._finish(e.result)
         except IdempotencyAlreadyInProgressError:
-            logger.info("event already being handled by another invocation", **key)
+            logger.warning("another invocation is handling this event now; this one fails so it is retried", **key)
             return Result(
                 control.control_id,
                 control.title,
@@ -196,19 +205,36 @@ class Engine:
                 Outcome.NOT_APPLICABLE,
                 self.mode,
                 call.actor,
-                reason="already being handled",
+                reason="being handled by another invocation",
+                bookkeeping_error="being handled by another invocation: retry later",
             )
-        return result
+        try:
+            done: Result = self._bookkeep_once(data={"key": key, "result": decided.to_json()})
+        except _NotDone as e:
+            return e.result
+        except IdempotencyAlreadyInProgressError:
+            return replace(decided, bookkeeping_error="evidence and message being completed by another invocation")
+        return done
 
-    def _keyed_run(self, key: dict[str, Any]) -> Result:
+    def _keyed_decision(self, key: dict[str, Any]) -> Result:
         ref = ResourceRef(key["resource_type"], key["resource_id"], key["region"], key["account_id"], key["by_name"])
-        result = self.run(get_control(key["control_id"])(self.context), ref, self._call)
-        if result.outcome is Outcome.FAILED or result.bookkeeping_error:
+        result = self.decide(get_control(key["control_id"])(self.context), ref, self._call)
+        if result.outcome is Outcome.FAILED:
             raise _NotDone(result)
         return result
 
+    def _keyed_bookkeeping(self, data: dict[str, Any]) -> Result:
+        result = self._finish(Result.from_json(data["result"]))
+        if result.bookkeeping_error:
+            raise _NotDone(result)  # not remembered: the retry completes the evidence and the message
+        return result
+
     def run(self, control: Control, ref: ResourceRef, call: ApiCall | None) -> Result:
-        """Evaluate one resource against one control, fix it if allowed, and notify what happened."""
+        """Evaluate one resource against one control, fix it if allowed, record and notify what happened."""
+        return self._finish(self.decide(control, ref, call))
+
+    def decide(self, control: Control, ref: ResourceRef, call: ApiCall | None) -> Result:
+        """Evaluate, and fix when the mode, exemptions and the brake allow; no evidence, no message yet."""
         result = Result(
             control_id=control.control_id,
             title=control.title,
@@ -231,30 +257,31 @@ class Engine:
             result = replace(result, state_before=before.state, violations=before.violations, reason=before.reason)
             if before.status is Status.NOT_APPLICABLE:
                 logger.info("not applicable", reason=before.reason, **log)
-                return self._finish(replace(result, outcome=Outcome.NOT_APPLICABLE))
+                return replace(result, outcome=Outcome.NOT_APPLICABLE)
             if before.status is Status.COMPLIANT:
                 logger.info("compliant", **log)
-                return self._finish(result)
+                return result
             stage = "exemption"
             verdict = self.exemption_for(control, ref)
             if verdict and verdict.honoured:
                 logger.info("exempt: left alone", note=verdict.note, **log)
-                return self._finish(
-                    replace(result, outcome=Outcome.EXEMPT, exemption=verdict.note, remaining=before.violations)
-                )
+                return replace(result, outcome=Outcome.EXEMPT, exemption=verdict.note, remaining=before.violations)
             if verdict:
                 logger.warning("exemption not honoured", note=verdict.note, **log)
                 result = replace(result, exemption=verdict.note)
             stage = "remediate"
             return self._act(control, ref, before, result)
+        except BrakeUnavailable as e:
+            logger.exception("no fix without the brake", **log)
+            return replace(result, outcome=Outcome.FAILED, error=str(e))
         except ResourceGone as e:
             logger.info("resource gone before it could be evaluated", reason=str(e), **log)
-            return self._finish(replace(result, outcome=Outcome.NOT_APPLICABLE, reason=str(e)))
+            return replace(result, outcome=Outcome.NOT_APPLICABLE, reason=str(e))
         except (ParamValidationError, ClientError) as e:
             code = "ParamValidationError" if isinstance(e, ParamValidationError) else e.response["Error"]["Code"]
             if code in GONE_CODES:
                 logger.info("resource gone", error_code=code, **log)
-                return self._finish(replace(result, outcome=Outcome.NOT_APPLICABLE, reason=f"resource gone ({code})"))
+                return replace(result, outcome=Outcome.NOT_APPLICABLE, reason=f"resource gone ({code})")
             if code in INVALID_INPUT_CODES and stage == "evaluate":
                 # AWS rejects the name the event gave: a retry cannot help. Say so once, never loop.
                 logger.warning("the event names a resource AWS rejects as invalid", error=str(e), **log)
@@ -263,7 +290,7 @@ class Engine:
                     f"{control.control_id} on {ref.resource_id!r}: AWS said {e}",
                     None,
                 )
-                return self._finish(replace(result, outcome=Outcome.NOT_APPLICABLE, reason=f"invalid name ({code})"))
+                return replace(result, outcome=Outcome.NOT_APPLICABLE, reason=f"invalid name ({code})")
             logger.exception("control failed", stage=stage, error_code=code, **log)
             error = _describe_client_error(e, control) if isinstance(e, ClientError) else str(e)
             result = replace(result, outcome=Outcome.FAILED, error=error)
@@ -272,7 +299,7 @@ class Engine:
             result = replace(result, outcome=Outcome.FAILED, error=f"{type(e).__name__}: {e}")
         if stage == "remediate":
             result = self._after_failed_fix(control, ref, result)
-        return self._finish(result)
+        return result
 
     def _after_failed_fix(self, control: Control, ref: ResourceRef, result: Result) -> Result:
         """A fix that failed half-way may have changed something: record what is live now."""
@@ -289,19 +316,23 @@ class Engine:
         fixable = before.fixable if control.action is Action.FIX else ()
         if not fixable:
             logger.warning("needs a person", violations=[v.summary for v in before.violations], **log)
-            return self._finish(replace(result, outcome=Outcome.NEEDS_ATTENTION, remaining=before.violations))
+            return replace(result, outcome=Outcome.NEEDS_ATTENTION, remaining=before.violations)
         if self.mode is Mode.DRY_RUN:
             logger.info("would remediate (dry-run)", fixes=[v.fix for v in fixable], **log)
-            return self._finish(
-                replace(
-                    result,
-                    outcome=Outcome.WOULD_REMEDIATE,
-                    changes=tuple(v.fix for v in fixable if v.fix),
-                    remaining=before.manual,
-                )
+            return replace(
+                result,
+                outcome=Outcome.WOULD_REMEDIATE,
+                changes=tuple(v.fix for v in fixable if v.fix),
+                remaining=before.manual,
             )
         if self.brake:
-            decision = self.brake.reserve(ref.account_id)
+            try:
+                decision = self.brake.reserve(ref.account_id)
+            except Exception as e:
+                raise BrakeUnavailable(
+                    f"the blast-radius brake cannot count fixes ({e}); no fix is made without it: "
+                    "check the state table and dynamodb:UpdateItem on it"
+                ) from e
             if not decision.allowed:
                 if decision.just_engaged:
                     self._alert_brake(ref.account_id, decision.limit, decision.window_end)
@@ -309,16 +340,19 @@ class Engine:
                     f"blast-radius brake engaged: more than {decision.limit} fixes in this account's window; "
                     f"notify-only until {decision.window_end.isoformat(timespec='minutes')}"
                 )
-                return self._finish(
-                    replace(
-                        result,
-                        outcome=Outcome.HELD,
-                        reason=reason,
-                        changes=tuple(v.fix for v in fixable if v.fix),
-                        remaining=before.manual,
-                    )
+                return replace(
+                    result,
+                    outcome=Outcome.HELD,
+                    reason=reason,
+                    changes=tuple(v.fix for v in fixable if v.fix),
+                    remaining=before.manual,
                 )
-        changes = tuple(control.remediate(ref, before))
+        try:
+            changes = tuple(control.remediate(ref, before))
+        except Exception:
+            if self.brake:
+                self.brake.release(ref.account_id)  # a failed attempt does not use up the limit
+            raise
         result = replace(result, changes=changes)
         after = control.evaluate(ref)
         result = replace(result, state_after=after.state, remaining=after.manual)
@@ -327,10 +361,10 @@ class Engine:
                 v.summary for v in after.fixable
             )
             logger.error("fix did not take", error=error, **log)
-            return self._finish(replace(result, outcome=Outcome.FAILED, error=error, remaining=after.violations))
+            return replace(result, outcome=Outcome.FAILED, error=error, remaining=after.violations)
         outcome = Outcome.NEEDS_ATTENTION if after.manual else Outcome.REMEDIATED
         logger.info("remediated", changes=list(changes), outcome=str(outcome), **log)
-        return self._finish(replace(result, outcome=outcome))
+        return replace(result, outcome=outcome)
 
     def exemption_for(self, control: Control, ref: ResourceRef) -> exemptions.Verdict | None:
         """The exemption that covers this control on this resource, judged today; None when there is none."""
@@ -386,6 +420,15 @@ class Engine:
             problem = f"notification not sent: {type(e).__name__}: {e}"
             result = replace(result, bookkeeping_error="; ".join(filter(None, [result.bookkeeping_error, problem])))
         return result
+
+
+def compact_json(result: Result, limit: int = 250_000) -> dict[str, Any]:
+    """The result as JSON, its states left out when they would not fit a DynamoDB item."""
+    data = result.to_json()
+    if len(json.dumps(data, default=str)) > limit:
+        omitted = {"omitted": "too large; the evidence row has the state"}
+        data = {**data, "state_before": omitted, "state_after": omitted if data["state_after"] is not None else None}
+    return data
 
 
 def _describe_client_error(error: ClientError, control: Control) -> str:

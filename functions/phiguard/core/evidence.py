@@ -6,6 +6,7 @@ table's TTL attribute `expires_at`; the table itself is KMS-encrypted with point
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -16,10 +17,11 @@ from aws_lambda_powertools import Logger
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from phiguard.core.aws import Clients
-from phiguard.core.model import Result
+from phiguard.core.model import Outcome, Result
 
 logger = Logger()
-MAX_STATE_CHARS = 150_000  # a DynamoDB item holds 400 KB; two states must fit with the rest
+MAX_STATE_CHARS = 100_000  # a DynamoDB item holds 400 KB: two states, the result and the rest must fit
+MAX_LIST_ITEMS = 200
 
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
 
@@ -33,9 +35,28 @@ def new_evidence_id(now: datetime) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:12]}"
 
 
+def evidence_id_for(result: Result, now: datetime) -> str:
+    """The same outcome of the same event gets the same id, so a retried write is not a second row.
+    Every failed attempt is a row of its own."""
+    actor = result.actor
+    if actor is None or not actor.event_id or result.outcome is Outcome.FAILED:
+        return new_evidence_id(now)
+    digits = "".join(c for c in actor.event_time if c.isdigit())[:14].ljust(14, "0")
+    key = "|".join((actor.event_id, result.control_id, result.resource.resource_id, str(result.outcome)))
+    return f"{digits[:8]}T{digits[8:]}000000Z-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
 def _state(value: Any) -> str:
+    """Always valid JSON; a state too large for the row is kept as its first characters, marked so."""
     text = json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= MAX_STATE_CHARS else text[:MAX_STATE_CHARS] + " ...[truncated]"
+    if len(text) <= MAX_STATE_CHARS:
+        return text
+    return json.dumps({"truncated": True, "first_characters": text[:MAX_STATE_CHARS]})
+
+
+def _capped(items: list[str]) -> list[str]:
+    extra = len(items) - MAX_LIST_ITEMS
+    return items if extra <= 0 else [*items[:MAX_LIST_ITEMS], f"... and {extra} more"]
 
 
 def row(result: Result, evidence_id: str, now: datetime, retention_days: int, kind: str) -> dict[str, Any]:
@@ -56,11 +77,11 @@ def row(result: Result, evidence_id: str, now: datetime, retention_days: int, ki
         "event_name": actor.event_name if actor else "",
         "event_time": actor.event_time if actor else "",
         "actor": actor.display if actor else "",
-        "violations": [v.summary for v in result.violations],
-        "changes": list(result.changes),
+        "violations": _capped([v.summary for v in result.violations]),
+        "changes": _capped(list(result.changes)),
         "state_before": _state(result.state_before),
         "state_after": _state(result.state_after),
-        "result": _state(result.to_json()),
+        "result": _state({**result.to_json(), "state_before": None, "state_after": None}),  # states: above
         "error": result.error or "",
         "exemption": result.exemption or "",
         "expires_at": int((now + timedelta(days=retention_days)).timestamp()),
@@ -76,13 +97,18 @@ class DynamoEvidence:
 
     def record(self, result: Result, kind: str = "finding") -> str:
         now = datetime.now(UTC)
-        evidence_id = new_evidence_id(now)
+        evidence_id = evidence_id_for(result, now) if kind == "finding" else new_evidence_id(now)
         item = row(result, evidence_id, now, self.retention_days, kind)
-        self.clients.dynamodb().put_item(
-            TableName=self.table,
-            Item={k: _serializer.serialize(v) for k, v in item.items()},
-            ConditionExpression="attribute_not_exists(evidence_id)",
-        )
+        dynamodb = self.clients.dynamodb()
+        try:
+            dynamodb.put_item(
+                TableName=self.table,
+                Item={k: _serializer.serialize(v) for k, v in item.items()},
+                ConditionExpression="attribute_not_exists(evidence_id)",
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            logger.info("evidence already recorded by an earlier attempt", evidence_id=evidence_id)
+            return evidence_id
         logger.info(
             "evidence recorded", evidence_id=evidence_id, control_id=result.control_id, outcome=str(result.outcome)
         )
@@ -121,3 +147,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def result_of(row: dict[str, Any]) -> Result:
+    """The Result an evidence row recorded, its states included; raises ValueError if a state was truncated."""
+    states = {key: json.loads(row[key]) for key in ("state_before", "state_after")}
+    for key, state in states.items():
+        if isinstance(state, dict) and state.get("truncated") is True:
+            raise ValueError(f"the row's {key} was too large to keep whole")
+    return Result.from_json({**json.loads(row["result"]), **states})

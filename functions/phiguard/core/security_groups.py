@@ -99,7 +99,10 @@ def revoke(context: Context, ref: ResourceRef, rule_ids: list[str]) -> None:
             GroupId=ref.resource_id, SecurityGroupRuleIds=rule_ids
         )
     except ClientError as e:
-        if e.response.get("Error", {}).get("Code") != "InvalidSecurityGroupRuleId.NotFound":
+        if e.response.get("Error", {}).get("Code") not in (
+            "InvalidSecurityGroupRuleId.NotFound",
+            "InvalidPermission.NotFound",
+        ):
             raise
         # Someone else removed a rule first: revoke the rest one by one, tolerating the gone ones.
         if len(rule_ids) > 1:
@@ -153,7 +156,13 @@ def revert_revoked(
             ports = f"{rule.get('IpProtocol')} {rule.get('FromPort')}-{rule.get('ToPort')}"
             restored.append(f"re-authorized {ports} from {state_source(rule)}")
     if also_revoke_description:
-        added = [r for r in ingress_rules(context, ref) if r.get("Description") == also_revoke_description]
+        # Only the rules this fix added: in its after-state, not in its before-state, and still live.
+        added_ids = {
+            r.get("SecurityGroupRuleId")
+            for r in (fixed.state_after or {}).get("ingress_rules", [])
+            if r.get("Description") == also_revoke_description
+        } - set(before)
+        added = [r for r in ingress_rules(context, ref) if r.get("SecurityGroupRuleId") in added_ids]
         revoke(context, ref, [str(r["SecurityGroupRuleId"]) for r in added])
         restored += [f"revoked {describe(r)}, which the fix had added" for r in added]
     return restored

@@ -88,7 +88,7 @@ def email_text(result: Result) -> str:
         f"When:       {actor.event_time if actor else 'unknown'} ({actor.event_name if actor else '-'}, "
         f"event {actor.event_id if actor else '-'})",
         f"Mode:       {r.mode}",
-        f"Evidence:   {r.evidence_id or 'not recorded (no evidence table configured)'}",
+        f"Evidence:   {r.evidence_id or _no_evidence(r)}",
         "",
         "State before:",
         _state(r.state_before, r.evidence_id),
@@ -96,6 +96,12 @@ def email_text(result: Result) -> str:
     if r.state_after is not None:
         lines += ["State after:", _state(r.state_after, r.evidence_id)]
     return "\n".join(lines) + "\n"
+
+
+def _no_evidence(result: Result) -> str:
+    if result.bookkeeping_error:
+        return f"NOT RECORDED YET ({result.bookkeeping_error}); the retry records it"
+    return "not recorded (no evidence table configured)"
 
 
 def _state(state: object, evidence_id: str | None) -> str:
