@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from phiguard.core.aws import Clients
-from phiguard.core.control import Context, NotRevertible, get_control
+from phiguard.core.control import Context, NotRevertible, ResourceGone, get_control
 from phiguard.core.engine import RemediationFailed
 from phiguard.core.evidence import DynamoEvidence, result_of
 from phiguard.core.exemptions import EXEMPT_TAG, REASON_TAG, UNTIL_TAG
@@ -80,6 +80,11 @@ def parser() -> argparse.ArgumentParser:
     revert.add_argument("--reason", required=True, help="why (recorded, and set as the exemption's reason)")
     revert.add_argument("--days", type=int, default=7, help="how long the exemption holds (default 7)")
     revert.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    revert.add_argument(
+        "--force",
+        action="store_true",
+        help="revert even if the resource changed since the fix, or was reverted already",
+    )
     revert.set_defaults(command=revert_command)
 
     replay = commands.add_parser("replay", help="re-drive the events on the failure queue")
@@ -203,6 +208,10 @@ def _confirm(question: str, assume_yes: bool) -> bool:
 
 
 def revert_command(args: argparse.Namespace, clients: Clients, session: boto3.session.Session) -> int:
+    if not args.reason.strip():
+        raise CliError("--reason must say why: it is recorded and becomes the exemption's reason")
+    if not 1 <= args.days <= 3650:
+        raise CliError("--days must be between 1 and 3650")
     store = _evidence(args, clients, session)
     row = store.get(args.evidence_id)
     if row is None:
@@ -213,63 +222,82 @@ def revert_command(args: argparse.Namespace, clients: Clients, session: boto3.se
         raise CliError(f"evidence {args.evidence_id} cannot be reverted automatically: {e}") from e
     if row.get("kind") != "finding" or fixed.outcome not in REVERTIBLE or not fixed.changes:
         raise CliError(f"evidence {args.evidence_id} records no change to revert (outcome {fixed.outcome})")
-    if args.days < 1:
-        raise CliError("--days must be at least 1")
+    earlier = [
+        r["evidence_id"] for r in store.rows() if r.get("kind") == "revert" and r.get("event_id") == args.evidence_id
+    ]
+    if earlier and not args.force:
+        raise CliError(
+            f"evidence {args.evidence_id} was reverted already ({', '.join(earlier)}); --force to do it again"
+        )
     context = Context(Settings(mode=Mode.ENFORCE), clients)
     control = get_control(fixed.control_id)(context)
     ref = fixed.resource
+    try:
+        current = control.evaluate(ref)
+    except ResourceGone as e:
+        raise CliError(f"nothing to revert: {e}") from e
+    if current.state != fixed.state_after and not args.force:
+        raise CliError(
+            f"{ref.resource_id} changed since the fix (its live state is not the state the fix left), so putting "
+            "back the state from before the fix would also undo the later change. Compare with "
+            f"`phiguard evidence --resource {ref.resource_id} --format json`; --force to revert anyway."
+        )
     until = (datetime.now(UTC) + timedelta(days=args.days)).date()
     print(f"Revert {fixed.control_id} on {ref.resource_id} ({ref.region}), fixed at {row['recorded_at']}:")
     for change in fixed.changes:
         print(f"  undo: {change}")
-    print(f"  then exempt it from {fixed.control_id} until {until}: {args.reason}")
+    print(f"  first exempt it from {fixed.control_id} until {until}: {args.reason}")
     if not _confirm("Proceed?", args.yes):
         print("nothing changed")
         return 1
-    current = control.evaluate(ref)
+    restored: list[str] = []
+    note, problem = "", None
     try:
+        note = _exempt(context, ref, fixed.control_id, until, args.reason)  # first: nothing re-fixes the revert
         restored = control.revert(ref, fixed)
-    except NotRevertible as e:
-        raise CliError(str(e)) from e
-    note = _exempt(context, ref, fixed.control_id, until, args.reason)
-    after = control.evaluate(ref)
-    identity = session.client("sts").get_caller_identity()
-    record = replace(
-        fixed,
-        outcome=Outcome.REVERTED,
-        mode=Mode.ENFORCE,
-        actor=Actor(
-            arn=identity["Arn"],
-            principal_type="phiguard revert",
-            session_issuer_arn=None,
-            event_time=datetime.now(UTC).isoformat(timespec="seconds"),
-            event_name="phiguard revert",
-            event_id=args.evidence_id,
-        ),
-        changes=(*restored, note),
-        remaining=(),
-        state_before=current.state,
-        state_after=after.state,
-        error=None,
-        exemption=note,
-        reason=f"revert of {args.evidence_id}: {args.reason}",
-        evidence_id=None,
-    )
-    evidence_id = store.record(record, kind="revert")
-    for line in restored:
+    except (NotRevertible, ClientError, BotoCoreError) as e:
+        problem = f"{type(e).__name__}: {e}"
+    finally:  # whatever happened is recorded, a partial revert too
+        after = control.evaluate(ref)
+        identity = session.client("sts").get_caller_identity()
+        record = replace(
+            fixed,
+            outcome=Outcome.REVERTED if problem is None else Outcome.FAILED,
+            mode=Mode.ENFORCE,
+            actor=Actor(
+                arn=identity["Arn"],
+                principal_type="phiguard revert",
+                session_issuer_arn=None,
+                event_time=datetime.now(UTC).isoformat(timespec="seconds"),
+                event_name="phiguard revert",
+                event_id=args.evidence_id,
+            ),
+            changes=tuple(filter(None, (note, *restored))),
+            remaining=(),
+            state_before=current.state,
+            state_after=after.state,
+            error=problem,
+            exemption=note or None,
+            reason=f"revert of {args.evidence_id}: {args.reason}",
+            evidence_id=None,
+        )
+        evidence_id = store.record(record, kind="revert")
+    for line in (note, *restored):
         print(f"  {line}")
-    print(f"  {note}")
     print(f"recorded as evidence {evidence_id}")
+    if problem:
+        raise CliError(f"the revert did not complete ({problem}); what was done is recorded in {evidence_id}")
     return 0
 
 
 def _exempt(context: Context, ref: ResourceRef, control_id: str, until: date, reason: str) -> str:
     """Set (or extend) the resource's exemption tags so the revert is not undone at once."""
     tags = read_tags(context, ref)
-    ids = [c for c in tags.get(EXEMPT_TAG, "").replace(" ", ",").split(",") if c]
+    ids = [c for c in tags.get(EXEMPT_TAG, "").replace(",", " ").split() if c]
     if control_id not in ids and "all" not in ids:
         ids.append(control_id)
-    merge_tags(context, ref, {EXEMPT_TAG: ",".join(ids), UNTIL_TAG: until.isoformat(), REASON_TAG: reason[:256]})
+    # space-separated: S3 and ELB tag values allow no commas
+    merge_tags(context, ref, {EXEMPT_TAG: " ".join(ids), UNTIL_TAG: until.isoformat(), REASON_TAG: reason[:256]})
     return f"exempted from {control_id} until {until} (tags {EXEMPT_TAG}, {UNTIL_TAG}, {REASON_TAG})"
 
 
@@ -292,28 +320,45 @@ def replay_command(args: argparse.Namespace, clients: Clients, session: boto3.se
         engine = build_engine(Settings.from_env(env), clients)
     replayed = failed = 0
     kept: list[str] = []
-    while replayed + failed < args.max:
-        messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=min(10, args.max - replayed - failed), VisibilityTimeout=300
-        ).get("Messages", [])
-        if not messages:
-            break
-        for message in messages:
-            body = json.loads(message["Body"])
-            event = body.get("requestPayload", body)  # a Lambda on-failure record, or a raw event
-            ok, detail = _redrive(event, engine, lambda_client, function)
-            if ok:
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-                replayed += 1
-                print(f"replayed event {event.get('id', '?')}: {detail}")
-            else:
-                failed += 1
-                kept.append(message["ReceiptHandle"])
-                print(f"still failing, left on the queue: event {event.get('id', '?')}: {detail}")
-    for handle in kept:  # visible again at once for the next replay (not hidden for the visibility timeout)
-        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
+    try:
+        while replayed + failed < args.max:
+            messages = sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=min(10, args.max - replayed - failed), VisibilityTimeout=300
+            ).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                ok, name, detail = _replay_one(message["Body"], engine, lambda_client, function)
+                if ok:
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                    replayed += 1
+                    print(f"replayed {name}: {detail}")
+                else:
+                    failed += 1
+                    kept.append(message["ReceiptHandle"])
+                    print(f"left on the queue: {name}: {detail}")
+    finally:
+        for handle in kept:  # visible again at once for the next replay (not hidden for the visibility timeout)
+            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
     print(f"{replayed} replayed, {failed} still failing")
     return 0 if failed == 0 else 1
+
+
+def _replay_one(body: str, engine: Any, lambda_client: Any, function: str | None) -> tuple[bool, str, str]:
+    """(succeeded, what, detail) for one queued message; an unreadable one stays on the queue for a person."""
+    try:
+        record = json.loads(body)
+    except ValueError:
+        return False, "an unreadable message", "its body is not JSON"
+    event = record.get("requestPayload", record) if isinstance(record, dict) else record
+    if not isinstance(event, dict):
+        return False, "an unreadable message", "it holds no event object"
+    name = f"event {event.get('id', '?')}"
+    try:
+        ok, detail = _redrive(event, engine, lambda_client, function)
+    except Exception as e:  # noqa: BLE001 - one message must not stop the replay of the others
+        return False, name, f"{type(e).__name__}: {e}"
+    return ok, name, detail
 
 
 def _redrive(event: dict[str, Any], engine: Any, lambda_client: Any, function: str | None) -> tuple[bool, str]:

@@ -263,3 +263,58 @@ def test_replay_leaves_what_still_fails_on_the_queue(monkeypatch: pytest.MonkeyP
 
     messages = boto3.client("sqs").receive_message(QueueUrl=queue, VisibilityTimeout=0).get("Messages", [])
     assert len(messages) == 1
+
+
+def test_revert_refuses_a_resource_changed_since_the_fix_and_a_second_revert(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    g, _ = fixed_group()
+    [fix] = [r for r in evidence_rows() if r["outcome"] == "remediated"]
+    authorize(g, 8080, cidrs=("10.0.0.0/8",))  # someone changed the group after the fix
+
+    assert phiguard("revert", fix["evidence_id"], "--table", EVIDENCE_TABLE, "--reason", "r", "--yes") == 2
+    assert "changed since the fix" in capsys.readouterr().err
+    assert phiguard("revert", fix["evidence_id"], "--table", EVIDENCE_TABLE, "--reason", "r", "--yes", "--force") == 0
+    assert phiguard("revert", fix["evidence_id"], "--table", EVIDENCE_TABLE, "--reason", "r", "--yes") == 2
+    assert "reverted already" in capsys.readouterr().err
+    assert phiguard("revert", fix["evidence_id"], "--table", EVIDENCE_TABLE, "--reason", "  ", "--yes") == 2
+
+
+def test_reverting_one_fix_leaves_the_public_ports_another_fix_kept_open() -> None:
+    g = group(vpc(), "edge-sg", role="public-lb")
+    authorize(g, 22, cidrs=("0.0.0.0/0",))
+    engine, _ = make_rails_engine()
+    engine.handle_event(load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=g))
+    [ssh_fix] = evidence_rows()
+    authorize(g, None, protocol="-1", cidrs=("0.0.0.0/0",))
+    second = load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=g)
+    second["detail"]["eventID"] = "all-traffic"
+    engine.handle_event(second)  # revokes all traffic, keeps 80 and 443 open for the world
+    assert ingress(g) == [("tcp", 80, 80, "0.0.0.0/0"), ("tcp", 443, 443, "0.0.0.0/0")]
+
+    assert (
+        phiguard("revert", ssh_fix["evidence_id"], "--table", EVIDENCE_TABLE, "--reason", "vendor", "--yes", "--force")
+        == 0
+    )
+
+    assert ingress(g) == [("tcp", 22, 22, "0.0.0.0/0"), ("tcp", 80, 80, "0.0.0.0/0"), ("tcp", 443, 443, "0.0.0.0/0")]
+
+
+def test_replay_reports_unreadable_messages_leaves_them_and_goes_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(QueueName="phiguard-failures")["QueueUrl"]
+    for body in ("not json", json.dumps("a string"), json.dumps({"requestPayload": None})):
+        sqs.send_message(QueueUrl=queue, MessageBody=body)
+    boto3.client("s3").create_bucket(Bucket="phi-data-123456789012")
+    sqs.send_message(
+        QueueUrl=queue, MessageBody=json.dumps({"requestPayload": load_event("s3-delete-bucket-encryption.json")})
+    )
+    monkeypatch.setenv("PHIGUARD_MODE", "enforce")
+
+    assert phiguard("replay", "--queue-url", queue, "--in-process") == 1
+
+    out = capsys.readouterr().out
+    assert "1 replayed, 3 still failing" in out
+    assert len(sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]) == 3

@@ -365,3 +365,30 @@ def test_a_huge_state_still_makes_a_valid_evidence_row() -> None:
     assert json.loads(item["state_before"])["truncated"] is True
     assert len(item["state_before"]) < MAX_STATE_CHARS * 1.1  # JSON escaping adds a little
     assert len(json.dumps(item)) < 350_000
+
+
+def test_a_valid_list_entry_wins_over_an_expired_tag_and_a_non_covering_entry_and_arns_match() -> None:
+    g = open_group()
+    tag_group(g, **{"phiguard:exempt": "all", "phiguard:exempt-until": YESTERDAY, "phiguard:exempt-reason": "old"})
+    arn = f"arn:aws:ec2:us-east-1:123456789012:security-group/{g}"
+    listed = (
+        {"resource": g, "controls": ["db-no-bastion-access"], "until": TOMORROW, "reason": "other control"},
+        {"resource": arn, "controls": ["VPC-SG-RESTRICTED-PORTS"], "until": TOMORROW, "reason": "by ARN"},
+    )
+    engine, inbox = make_rails_engine(exemptions=listed)
+
+    assert outcome_of(deliver(engine, g)) is Outcome.EXEMPT
+    [message] = [r for r in inbox.results if r.control_id == "vpc-sg-restricted-ports"]
+    assert "by ARN" in (message.exemption or "")
+
+
+def test_a_broken_exemption_list_in_ssm_fails_closed_and_names_the_parameter() -> None:
+    from phiguard.core.engine import RemediationFailed
+
+    g = open_group()
+    boto3.client("ssm").put_parameter(Name="/phiguard/exemptions", Type="String", Value="[{not json")
+    engine, _ = make_rails_engine(exemptions_parameter="/phiguard/exemptions")
+
+    with pytest.raises(RemediationFailed, match="SSM parameter /phiguard/exemptions"):
+        deliver(engine, g)
+    assert ingress(g) == [("tcp", 22, 22, "0.0.0.0/0")]

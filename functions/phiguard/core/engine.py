@@ -367,19 +367,27 @@ class Engine:
         return replace(result, outcome=outcome)
 
     def exemption_for(self, control: Control, ref: ResourceRef) -> exemptions.Verdict | None:
-        """The exemption that covers this control on this resource, judged today; None when there is none."""
-        found = exemptions.from_tags(read_tags(self.context, ref))
-        if found is None or not found.covers(control.control_id):
-            found = exemptions.from_list(self._exemption_list(), ref.resource_id)
-        if found is None or not found.covers(control.control_id):
-            return None
-        return exemptions.judge(found, datetime.now(UTC).date())
+        """The best exemption covering this control on this resource, judged today; None when there is none.
+        Any valid one is honoured; otherwise the first expired or malformed one is reported."""
+        tagged = exemptions.from_tags(read_tags(self.context, ref))
+        found = [
+            e
+            for e in [tagged, *exemptions.from_list(self._exemption_list(), ref.resource_id)]
+            if e is not None and e.covers(control.control_id)
+        ]
+        verdicts = [exemptions.judge(e, datetime.now(UTC).date()) for e in found]
+        return next((v for v in verdicts if v.honoured), verdicts[0] if verdicts else None)
 
     def _exemption_list(self) -> list[Mapping[str, Any]]:
         entries = list(self.context.settings.exemptions)
         name = self.context.settings.exemptions_parameter
         if name:
-            entries += exemptions.parse_list(str(get_parameter(name, max_age=300)))
+            try:
+                entries += exemptions.parse_list(str(get_parameter(name, max_age=300)))
+            except ValueError as e:
+                raise ValueError(
+                    f"the exemption list in SSM parameter {name} is not valid JSON of the documented form: {e}"
+                ) from e
         return entries
 
     def _alert_bad_input(self, subject: str, text: str, event: Mapping[str, Any] | None) -> None:

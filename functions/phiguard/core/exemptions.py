@@ -1,6 +1,7 @@
 """Exemptions: resources people have decided to leave as they are, for a reason and until a date.
 
-On the resource: `phiguard:exempt` (control ids, comma-separated, or `all`), `phiguard:exempt-until`
+On the resource: `phiguard:exempt` (control ids separated by spaces or commas, or `all`; S3 and ELB tag
+values allow no commas), `phiguard:exempt-until`
 (YYYY-MM-DD, the last day it holds) and `phiguard:exempt-reason`. For what cannot be tagged, the same
 three fields in a list (deployment parameter or SSM parameter, JSON). An exemption without a reason
 or without a readable date is reported and not honoured; an expired one is reported and ignored.
@@ -40,7 +41,7 @@ class Verdict:
 def _parse(source: str, controls: Any, until: Any, reason: Any) -> Exemption:
     if isinstance(controls, str):
         controls = [c for c in controls.replace(" ", ",").split(",") if c]
-    ids = frozenset(str(c).strip().lower() if str(c).strip().lower() == "all" else str(c).strip() for c in controls)
+    ids = frozenset(str(c).strip().lower() for c in controls if str(c).strip())
     problems = []
     parsed_until: date | None = None
     if not until:
@@ -71,11 +72,17 @@ def parse_list(text: str) -> list[Mapping[str, Any]]:
     return entries
 
 
-def from_list(entries: Iterable[Mapping[str, Any]], resource_id: str) -> Exemption | None:
-    for entry in entries:
-        if entry.get("resource") == resource_id:
-            return _parse("exemption list", entry.get("controls", []), entry.get("until"), entry.get("reason"))
-    return None
+def names(resource: str, resource_id: str) -> bool:
+    """An entry names the resource by id or by an ARN that ends with it."""
+    return resource == resource_id or resource.endswith((f"/{resource_id}", f":{resource_id}"))
+
+
+def from_list(entries: Iterable[Mapping[str, Any]], resource_id: str) -> list[Exemption]:
+    return [
+        _parse("exemption list", entry.get("controls", []), entry.get("until"), entry.get("reason"))
+        for entry in entries
+        if names(str(entry.get("resource", "")), resource_id)
+    ]
 
 
 def judge(exemption: Exemption, today: date) -> Verdict:

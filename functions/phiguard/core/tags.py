@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from botocore.exceptions import ClientError
 
 from phiguard.core.control import Context
@@ -38,9 +40,14 @@ def read_tags(context: Context, ref: ResourceRef) -> dict[str, str]:
     return {}
 
 
+_S3_ELB_TAG_VALUE = re.compile(r"[^\w .:/=+\-@]")
+
+
 def merge_tags(context: Context, ref: ResourceRef, tags: dict[str, str]) -> None:
     """Add or overwrite these tags and keep every other tag (S3 replaces the whole set: merge first)."""
     clients = context.clients
+    if ref.resource_type in (S3_BUCKET, LOAD_BALANCER):  # their tag values allow fewer characters than EC2's
+        tags = {k: _S3_ELB_TAG_VALUE.sub(" ", v)[:256] for k, v in tags.items()}
     if ref.resource_type == S3_BUCKET:
         merged = {**read_tags(context, ref), **tags}
         clients.s3(ref.region).put_bucket_tagging(
