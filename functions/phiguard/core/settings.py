@@ -38,6 +38,11 @@ class Settings:
     exemptions: tuple[Mapping[str, Any], ...] = ()
     exemptions_parameter: str | None = None  # SSM parameter holding more of the same list
     log_bucket: str | None = None  # where S3 server access logs go
+    cloudtrail_kms_key_id: str | None = None  # key for trail log encryption; None = notify instead
+    cloudtrail_log_group_arn: str | None = None  # CloudWatch Logs group for trails; None = notify instead
+    cloudtrail_logs_role_arn: str | None = None  # role CloudTrail assumes to write to that group
+    rds_multi_az_fix: bool = True  # enabling Multi-AZ costs money and fails over briefly: the user's choice
+    ebs_kms_key_id: str | None = None  # default EBS key to set along with encryption by default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -64,7 +69,21 @@ class Settings:
             exemptions=_exemptions(env, "PHIGUARD_EXEMPTIONS"),
             exemptions_parameter=env.get("PHIGUARD_EXEMPTIONS_PARAMETER") or None,
             log_bucket=env.get("PHIGUARD_LOG_BUCKET") or None,
+            cloudtrail_kms_key_id=env.get("PHIGUARD_CLOUDTRAIL_KMS_KEY_ID") or None,
+            cloudtrail_log_group_arn=_arn(env, "PHIGUARD_CLOUDTRAIL_LOG_GROUP_ARN"),
+            cloudtrail_logs_role_arn=_arn(env, "PHIGUARD_CLOUDTRAIL_LOGS_ROLE_ARN"),
+            rds_multi_az_fix=_flag(env, "PHIGUARD_RDS_MULTI_AZ_FIX", defaults.rds_multi_az_fix),
+            ebs_kms_key_id=env.get("PHIGUARD_EBS_KMS_KEY_ID") or None,
         )
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in ("true", "false"):
+        raise SettingsError(f"{name}={value!r} is not true or false")
+    return value == "true"
 
 
 def _positive(env: Mapping[str, str], name: str, default: int) -> int:
