@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
-from phiguard_local.template import load_template
+from phiguard_local.template import event_rules, load_template
 from samtranslator.translator.transform import transform
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -81,7 +81,7 @@ def test_the_deployed_function_is_wired_to_its_role_topic_and_rules() -> None:
     assert variables["PHIGUARD_TOPIC_ARN"] == boto3.client("sns").list_topics()["Topics"][0]["TopicArn"]
     assert function["Runtime"] == "python3.12"
     rules = boto3.client("events").list_rules()["Rules"]
-    assert len(rules) == 3
+    assert len(rules) == len(event_rules(load_template()))
     for rule in rules:
         targets = boto3.client("events").list_targets_by_rule(Rule=rule["Name"])["Targets"]
         assert [t["Arn"] for t in targets] == [function["FunctionArn"]]

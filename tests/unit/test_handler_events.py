@@ -146,7 +146,26 @@ CASES: dict[str, tuple[Callable[[], dict[str, str]], list[tuple[str, str]]]] = {
         [("alb-http-to-https-redirection-check", "remediated")],
     ),
     "elb-create-listener-network-lb.json": (lambda: {}, []),
+    "kms-schedule-key-deletion.json": (
+        lambda: {"kms_key": scheduled_key()},
+        [("kms-cmk-not-scheduled-for-deletion", "remediated")],
+    ),
+    "kms-disable-key-rotation.json": (
+        lambda: {"kms_key": boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]},
+        [("cmk-backing-key-rotation-enabled", "remediated")],
+    ),
+    "ec2-disable-ebs-encryption-by-default.json": (lambda: {}, [("ec2-ebs-encryption-by-default", "remediated")]),
+    "ec2-create-volume-unencrypted.json": (
+        lambda: {"volume": boto3.client("ec2").create_volume(AvailabilityZone="us-east-1a", Size=8)["VolumeId"]},
+        [("encrypted-volumes", "needs_attention")],
+    ),
 }
+
+
+def scheduled_key() -> str:
+    key = boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    boto3.client("kms").schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    return str(key)
 
 
 def test_every_sample_event_has_a_case() -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from phiguard.core.control import Control, register
-from phiguard.core.model import Action, ApiCall, Evaluation, ResourceRef, Result, Trigger, Violation
+from phiguard.core.events import the_account
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
 
 if TYPE_CHECKING:
     from mypy_boto3_s3control.type_defs import PublicAccessBlockConfigurationTypeDef
@@ -23,10 +24,6 @@ ALL_ON: PublicAccessBlockConfigurationTypeDef = {
     "BlockPublicPolicy": True,
     "RestrictPublicBuckets": True,
 }
-
-
-def the_account(call: ApiCall) -> list[ResourceRef]:
-    return [call.ref("AWS::::Account", call.account_id)]
 
 
 @register

@@ -9,9 +9,11 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_kms import KMSClient
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3control import S3ControlClient
@@ -51,6 +53,12 @@ class Clients:
 
     def dynamodb(self, region: str | None = None) -> DynamoDBClient:
         return self._client("dynamodb", region)  # type: ignore[no-any-return]
+
+    def kms(self, region: str) -> KMSClient:
+        return self._client("kms", region)  # type: ignore[no-any-return]
+
+    def cloudtrail(self, region: str) -> CloudTrailClient:
+        return self._client("cloudtrail", region)  # type: ignore[no-any-return]
 
     def s3control(self, region: str) -> S3ControlClient:
         client = self._client("s3control", region)

@@ -116,3 +116,20 @@ def _lb_arn_from(arn: Any, kind: str, drop: int) -> str | None:
         return None
     head, _, path = arn.partition(f":{kind}")
     return f"{head}:loadbalancer/" + "/".join(path.split("/")[:-drop])
+
+
+def the_account(call: ApiCall) -> list[ResourceRef]:
+    """Account-level settings (in the call's region, where they are regional)."""
+    return [call.ref("AWS::::Account", call.account_id)]
+
+
+def volumes_and_instances(call: ApiCall) -> list[ResourceRef]:
+    """CreateVolume names a volume; RunInstances names instances, whose volumes are read when evaluated."""
+    refs = []
+    volume = call.response.get("volumeId")
+    if isinstance(volume, str) and volume.startswith("vol-"):
+        refs.append(call.ref("AWS::EC2::Volume", volume))
+    for instance in items(call.response.get("instancesSet")):
+        if isinstance(instance.get("instanceId"), str):
+            refs.append(call.ref("AWS::EC2::Instance", instance["instanceId"]))
+    return _unique(refs)
