@@ -151,6 +151,7 @@ def echo_event(drift: drifts.Drift, role_arn: str) -> dict[str, Any]:
         "aws.s3": "PutBucketEncryption",
         "aws.ec2": "AuthorizeSecurityGroupIngress",
         "aws.elasticloadbalancing": "ModifyListener",
+        "aws.kms": "EnableKeyRotation",
     }
     body = cloudtrail.detail(
         detail["eventSource"].split(".")[0],
@@ -182,7 +183,9 @@ def inbox_messages(inbox_url: str) -> list[dict[str, Any]]:
     return messages
 
 
-def reevaluate(arch: RefArch, extra_groups: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def reevaluate(
+    arch: RefArch, extra_groups: list[str], injected: list[drifts.Drift]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every control over every resource of its type, read-only: (non-compliant findings, exempt ones)."""
     from phiguard.core.control import all_controls
     from phiguard.core.model import ResourceRef, Status
@@ -193,6 +196,8 @@ def reevaluate(arch: RefArch, extra_groups: list[str]) -> tuple[list[dict[str, A
     resources = {
         "AWS::S3::Bucket": [arch.bucket, arch.trail_bucket, arch.sandbox_bucket, arch.log_bucket],
         "AWS::::Account": [arch.account_id],
+        "AWS::KMS::Key": [arch.kms_key_arn.rsplit("/", 1)[-1], arch.backup_key_arn.rsplit("/", 1)[-1]],
+        "AWS::EC2::Volume": [d.resource_id for d in injected if d.control_id == "encrypted-volumes"],
         "AWS::EC2::SecurityGroup": [*arch.groups.values(), *extra_groups],
         "AWS::ElasticLoadBalancingV2::LoadBalancer": list(arch.load_balancers.values()),
     }
@@ -205,6 +210,7 @@ def reevaluate(arch: RefArch, extra_groups: list[str]) -> tuple[list[dict[str, A
             if evaluation.status is Status.NON_COMPLIANT:
                 verdict = engine.exemption_for(control, ref)
                 finding = {
+                    "action": str(control.action),
                     "control_id": control.control_id,
                     "resource_id": resource_id,
                     "violations": [v.summary for v in evaluation.violations],
@@ -316,7 +322,7 @@ def run(out: Path = OUT, mode: str = "enforce") -> dict[str, Any]:
         )
         burst_rows, again_rows, burst_groups = brake_phase(arch, bus) if mode == "enforce" else ([], [], [])
     after = state.snapshot(arch)
-    remaining, exempt = reevaluate(arch, burst_groups)
+    remaining, exempt = reevaluate(arch, burst_groups, injected)
     messages = inbox_messages(deployment.inbox_url)
     emails = published_emails(deployment.topic_arn)
     preserved = legitimate_preserved(baseline, after)
@@ -337,7 +343,9 @@ def run(out: Path = OUT, mode: str = "enforce") -> dict[str, Any]:
             }
             for d in injected
         ],
-        "still_non_compliant": len(remaining),
+        "still_non_compliant": len(remaining),  # notify-only drifts stay by design; a fix left over is a failure
+        "fixable_left": sum(1 for f in remaining if f["action"] == "fix"),
+        "notify_only_drifts": sum(1 for d in injected if get_control(d.control_id).action == "notify"),
         "legitimate_rules_preserved": all(preserved.values()),
         "notifications": len(messages),
         "published": len(emails),
@@ -418,10 +426,19 @@ def show(  # noqa: PLR0917 - the parts of one report
     print(render_evidence(sorted(evidence, key=lambda r: r["evidence_id"]), "table"))
     print("Result")
     for drift in report["drifts"]:
-        status = "exempt, left alone" if drift["exempt"] else "fixed" if drift["remediated"] else "NOT FIXED"
+        status = (
+            "exempt, left alone"
+            if drift["exempt"]
+            else "notified (by design)"
+            if drift["action"] == "notify"
+            else "fixed"
+            if drift["remediated"]
+            else "NOT FIXED"
+        )
         print(f"  {status:<20} {drift['control_id']:<38} {drift['resource_id']}")
     print(
-        f"  still non-compliant: {report['still_non_compliant']} (exempt by design: {len(report['exempt_findings'])})"
+        f"  still non-compliant: {report['still_non_compliant']} (notify-only, by design: "
+        f"{report['notify_only_drifts']}; exempt: {len(report['exempt_findings'])})"
     )
     for name, ok in report["checks"].items():
         print(f"  {'ok  ' if ok else 'FAIL'}  legitimate: {name}")
@@ -431,10 +448,11 @@ def show(  # noqa: PLR0917 - the parts of one report
 def succeeded(report: dict[str, Any]) -> bool:
     brake = report["brake"]
     return (
-        all(d["remediated"] != d["exempt"] for d in report["drifts"])
+        all(d["remediated"] != (d["exempt"] or d["action"] == "notify") for d in report["drifts"])
         and report["exempt_left_alone"]
         and report["legitimate_rules_preserved"]
-        and report["still_non_compliant"] == 0
+        and report["fixable_left"] == 0
+        and report["still_non_compliant"] == report["notify_only_drifts"]
         and report["own_calls_ignored"]
         and not report["failed_call_routed"]
         and report["notifications"] == report["published"] == report["expected_notifications"]

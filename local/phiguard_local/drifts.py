@@ -119,6 +119,60 @@ def access_logging_turned_off(arch: RefArch) -> Drift:
     )
 
 
+def _key_id(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def key_rotation_disabled(arch: RefArch) -> Drift:
+    key = _key_id(arch.kms_key_arn)
+    boto3.client("kms").disable_key_rotation(KeyId=key)
+    event = cloudtrail.envelope("aws.kms", cloudtrail.detail("kms", "DisableKeyRotation", {"keyId": key}, None))
+    return Drift("cmk-backing-key-rotation-enabled", key, "key rotation disabled on the PHI key", event)
+
+
+def key_scheduled_for_deletion(arch: RefArch) -> Drift:
+    key = _key_id(arch.backup_key_arn)
+    response = boto3.client("kms").schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    event = cloudtrail.envelope(
+        "aws.kms",
+        cloudtrail.detail(
+            "kms",
+            "ScheduleKeyDeletion",
+            {"keyId": key, "pendingWindowInDays": 7},
+            {"keyId": response["KeyId"], "keyState": "PendingDeletion", "pendingWindowInDays": 7},
+        ),
+    )
+    return Drift("kms-cmk-not-scheduled-for-deletion", key, "the backup key scheduled for deletion", event)
+
+
+def ebs_encryption_by_default_disabled(arch: RefArch) -> Drift:
+    boto3.client("ec2").disable_ebs_encryption_by_default()
+    event = cloudtrail.envelope(
+        "aws.ec2",
+        cloudtrail.detail(
+            "ec2",
+            "DisableEbsEncryptionByDefault",
+            {"DisableEbsEncryptionByDefaultRequest": ""},
+            {"DisableEbsEncryptionByDefaultResponse": {"ebsEncryptionByDefault": False}},
+        ),
+    )
+    return Drift("ec2-ebs-encryption-by-default", cloudtrail.ACCOUNT_ID, "EBS encryption by default turned off", event)
+
+
+def unencrypted_volume_created(arch: RefArch) -> Drift:
+    volume = boto3.client("ec2").create_volume(AvailabilityZone="us-east-1a", Size=20, Encrypted=False)["VolumeId"]
+    event = cloudtrail.envelope(
+        "aws.ec2",
+        cloudtrail.detail(
+            "ec2",
+            "CreateVolume",
+            {"size": 20, "zone": "us-east-1a", "encrypted": False},
+            {"volumeId": volume, "size": "20", "zone": "us-east-1a", "status": "creating", "encrypted": False},
+        ),
+    )
+    return Drift("encrypted-volumes", volume, "an unencrypted 20 GiB volume created", event)
+
+
 def delete_bucket_encryption(arch: RefArch) -> Drift:
     event = _delete_encryption(arch.bucket)
     return Drift("s3-default-encryption-kms", arch.bucket, "DeleteBucketEncryption on the PHI bucket", event)
@@ -314,4 +368,8 @@ CATALOGUE_DRIFTS: tuple[Callable[[RefArch], Drift], ...] = (
     policy_replaced_without_tls,
     versioning_suspended,
     access_logging_turned_off,
+    key_rotation_disabled,
+    key_scheduled_for_deletion,
+    ebs_encryption_by_default_disabled,
+    unencrypted_volume_created,
 )

@@ -38,6 +38,7 @@ REDIRECT = {
 class RefArch:
     vpc_id: str
     kms_key_arn: str
+    backup_key_arn: str
     bucket: str
     log_bucket: str
     trail_bucket: str
@@ -115,6 +116,10 @@ def build() -> RefArch:
 
     key_arn = kms.create_key(Description="PHI Guard demo: PHI at rest")["KeyMetadata"]["Arn"]
     kms.create_alias(AliasName="alias/phi-data", TargetKeyId=key_arn)
+    backup_key_arn = kms.create_key(Description="PHI Guard demo: backups")["KeyMetadata"]["Arn"]
+    for key in (key_arn, backup_key_arn):
+        kms.enable_key_rotation(KeyId=key)
+    ec2.enable_ebs_encryption_by_default()
 
     vpc_id = ec2.create_vpc(CidrBlock=VPC_CIDR, TagSpecifications=[{"ResourceType": "vpc", "Tags": _tag("phi-vpc")}])[
         "Vpc"
@@ -337,6 +342,7 @@ def build() -> RefArch:
     return RefArch(
         vpc_id=vpc_id,
         kms_key_arn=key_arn,
+        backup_key_arn=backup_key_arn,
         bucket=bucket,
         log_bucket=log_bucket,
         trail_bucket=trail_bucket,

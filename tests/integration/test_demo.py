@@ -10,6 +10,7 @@ from unittest import mock
 
 import boto3
 import pytest
+from phiguard.core.control import all_controls
 from phiguard_local import demo
 from phiguard_local.embedded import embedded_aws
 
@@ -25,37 +26,32 @@ def run(tmp_path: Path, mode: str) -> dict[str, Any]:
 def test_enforce_mode_fixes_every_headline_drift_leaves_the_exempt_one_and_brakes_a_burst(tmp_path: Path) -> None:
     report = run(tmp_path, "enforce")
 
-    headline = [d for d in report["drifts"] if not d["exempt"]]
-    assert sorted(d["control_id"] for d in headline) == sorted(
-        [
-            "s3-default-encryption-kms",
-            "vpc-sg-restricted-ports",
-            "alb-http-to-https-redirection-check",
-            "alb-http-to-https-redirection-check",
-            "db-no-bastion-access",
-            "s3-bucket-level-public-access-prohibited",
-            "s3-account-level-public-access-blocks",
-            "s3-bucket-ssl-requests-only",
-            "s3-bucket-versioning-enabled",
-            "s3-bucket-logging-enabled",
-        ]
-    )
-    assert {d["action"] for d in report["drifts"]} == {"fix"}
-    assert all(d["remediated"] for d in headline)
-    [exempt] = [d for d in report["drifts"] if d["exempt"]]
+    drifts = report["drifts"]
+    fixes = [d for d in drifts if d["action"] == "fix" and not d["exempt"]]
+    notify = [d for d in drifts if d["action"] == "notify"]
+    [exempt] = [d for d in drifts if d["exempt"]]
+    assert {
+        "s3-default-encryption-kms",
+        "vpc-sg-restricted-ports",
+        "alb-http-to-https-redirection-check",
+        "db-no-bastion-access",
+    } <= {d["control_id"] for d in fixes}  # the headline drifts
+    assert {d["control_id"] for d in drifts} == {c.control_id for c in all_controls()}  # one drift per control
+    assert all(d["remediated"] for d in fixes)
+    assert not any(d["remediated"] for d in notify)
     assert exempt["remediated"] is False
     assert report["exempt_left_alone"] is True
     assert report["exemptions_honoured"] == 1
-    assert report["still_non_compliant"] == 0
+    assert report["fixable_left"] == 0
+    assert report["still_non_compliant"] == len(notify)
     assert report["legitimate_rules_preserved"] is True
     brake = report["brake"]
-    assert brake["limit"] == len(report["drifts"]) + 1  # the catalogue's own drifts never trip it
+    assert brake["limit"] == len(drifts) + 1  # the catalogue's own drifts never trip it
     assert (brake["burst"], brake["fixed"], brake["held"]) == (brake["limit"] + 2, brake["limit"], 2)
     assert (brake["critical_alerts"], brake["fixed_after_window"]) == (1, 2)
-    # 10 fixes + 1 exempt + the burst (fixed and held) + 2 fixed after the window + 1 critical alert
-    notified = 10 + 1 + brake["burst"] + 2
+    notified = len(fixes) + len(notify) + 1 + brake["burst"] + 2  # + the exempt one; the burst; after the window
     assert report["notifications"] == report["published"] == report["expected_notifications"] == notified + 1
-    assert report["evidence_rows"] == notified  # every notified outcome but the alert
+    assert report["evidence_rows"] == notified  # every notified outcome but the (one) critical alert
     assert report["own_calls_ignored"] is True
     assert report["failed_call_routed"] is False
     assert demo.succeeded(report)
@@ -72,10 +68,12 @@ def test_dry_run_mode_reports_every_drift_and_changes_nothing(tmp_path: Path) ->
     report = run(tmp_path, "dry-run")
 
     assert not any(d["remediated"] for d in report["drifts"])
-    assert report["still_non_compliant"] == 10  # the exempt drift is not counted: it stays by design
-    assert report["notifications"] == 11
+    fixes = [d for d in report["drifts"] if d["action"] == "fix" and not d["exempt"]]
+    notify = [d for d in report["drifts"] if d["action"] == "notify"]
+    assert report["still_non_compliant"] == len(fixes) + len(notify)  # the exempt drift stays by design
     messages = json.loads((tmp_path / "notifications.json").read_text())
-    assert sorted(m["outcome"] for m in messages) == ["exempt"] + ["would_remediate"] * 10
+    expected = ["exempt"] + ["needs_attention"] * len(notify) + ["would_remediate"] * len(fixes)
+    assert sorted(m["outcome"] for m in messages) == sorted(expected)
     states = json.loads((tmp_path / "state.json").read_text())
     assert states["after"] == states["drifted"]
     assert not demo.succeeded(report)

@@ -432,8 +432,8 @@ class Engine:
 
 def compact_json(result: Result, limit: int = 250_000) -> dict[str, Any]:
     """The result as JSON, its states left out when they would not fit a DynamoDB item."""
-    data = result.to_json()
-    if len(json.dumps(data, default=str)) > limit:
+    data: dict[str, Any] = json.loads(json.dumps(result.to_json(), default=str))  # datetimes become text
+    if len(json.dumps(data)) > limit:
         omitted = {"omitted": "too large; the evidence row has the state"}
         data = {**data, "state_before": omitted, "state_after": omitted if data["state_after"] is not None else None}
     return data

@@ -42,4 +42,4 @@ def state_of(metadata: dict[str, Any]) -> dict[str, Any]:
         "DeletionDate",
         "Enabled",
     )
-    return {k: metadata[k] for k in keep if k in metadata}
+    return {k: str(metadata[k]) if k == "DeletionDate" else metadata[k] for k in keep if k in metadata}
