@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from phiguard.core import s3
 from phiguard.core.control import Control, register
 from phiguard.core.events import the_account
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger
 
 if TYPE_CHECKING:
     from mypy_boto3_s3control.type_defs import PublicAccessBlockConfigurationTypeDef
 
-FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 ALL_ON: PublicAccessBlockConfigurationTypeDef = {
     "BlockPublicAcls": True,
     "IgnorePublicAcls": True,
@@ -45,19 +45,7 @@ class S3AccountLevelPublicAccessBlocks(Control):
             config = dict(client.get_public_access_block(AccountId=ref.resource_id)["PublicAccessBlockConfiguration"])
         except client.exceptions.NoSuchPublicAccessBlockConfiguration:
             config = None
-        state = {"account_public_access_block": config}
-        off = [flag for flag in FLAGS if not (config or {}).get(flag)]
-        if not off:
-            return Evaluation.of(state, [])
-        return Evaluation.of(
-            state,
-            [
-                Violation(
-                    summary=f"account-level Block Public Access is off for: {', '.join(off)}",
-                    fix="set all four account-level Block Public Access flags to true",
-                )
-            ],
-        )
+        return s3.public_access_evaluation("account_public_access_block", config, "account-level")
 
     def remediate(self, ref: ResourceRef, evaluation: Evaluation) -> list[str]:
         self.clients.s3control(ref.region).put_public_access_block(

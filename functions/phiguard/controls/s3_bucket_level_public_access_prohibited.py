@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 from phiguard.core import s3
 from phiguard.core.control import Control, register
 from phiguard.core.events import s3_bucket
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import PublicAccessBlockConfigurationTypeDef
 
-FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 ALL_ON: PublicAccessBlockConfigurationTypeDef = {
     "BlockPublicAcls": True,
     "IgnorePublicAcls": True,
@@ -50,19 +49,7 @@ class S3BucketLevelPublicAccessProhibited(Control):
             absent=("NoSuchPublicAccessBlockConfiguration",),
             default=None,
         )
-        state = {"public_access_block": config}
-        off = [flag for flag in FLAGS if not (config or {}).get(flag)]
-        if not off:
-            return Evaluation.of(state, [])
-        return Evaluation.of(
-            state,
-            [
-                Violation(
-                    summary=f"Block Public Access is off for: {', '.join(off)}",
-                    fix="set all four Block Public Access flags of the bucket to true",
-                )
-            ],
-        )
+        return s3.public_access_evaluation("public_access_block", config, "bucket")
 
     def remediate(self, ref: ResourceRef, evaluation: Evaluation) -> list[str]:
         self.clients.s3(ref.region).put_public_access_block(
