@@ -106,6 +106,9 @@ def deploy(mode: str, arch: RefArch) -> Deployment:
             "PHIGUARD_SELF_ROLE_ARNS": role_arn,
             "PHIGUARD_S3_KMS_KEY_ID": arch.kms_key_arn,
             "PHIGUARD_LOG_BUCKET": arch.log_bucket,
+            "PHIGUARD_CLOUDTRAIL_KMS_KEY_ID": arch.kms_key_arn,
+            "PHIGUARD_CLOUDTRAIL_LOG_GROUP_ARN": arch.trail_log_group,
+            "PHIGUARD_CLOUDTRAIL_LOGS_ROLE_ARN": arch.trail_logs_role,
             "PHIGUARD_EVIDENCE_TABLE": EVIDENCE_TABLE,
             "PHIGUARD_STATE_TABLE": STATE_TABLE,
             "PHIGUARD_BRAKE_MAX_FIXES": str(BRAKE_LIMIT),
@@ -152,6 +155,7 @@ def echo_event(drift: drifts.Drift, role_arn: str) -> dict[str, Any]:
         "aws.ec2": "AuthorizeSecurityGroupIngress",
         "aws.elasticloadbalancing": "ModifyListener",
         "aws.kms": "EnableKeyRotation",
+        "aws.cloudtrail": "StartLogging",
     }
     body = cloudtrail.detail(
         detail["eventSource"].split(".")[0],
@@ -197,6 +201,7 @@ def reevaluate(
         "AWS::S3::Bucket": [arch.bucket, arch.trail_bucket, arch.sandbox_bucket, arch.log_bucket],
         "AWS::::Account": [arch.account_id],
         "AWS::KMS::Key": [arch.kms_key_arn.rsplit("/", 1)[-1], arch.backup_key_arn.rsplit("/", 1)[-1]],
+        "AWS::CloudTrail::Trail": [arch.trail_arn],
         "AWS::EC2::Volume": [d.resource_id for d in injected if d.control_id == "encrypted-volumes"],
         "AWS::EC2::SecurityGroup": [*arch.groups.values(), *extra_groups],
         "AWS::ElasticLoadBalancingV2::LoadBalancer": list(arch.load_balancers.values()),

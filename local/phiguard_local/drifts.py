@@ -173,6 +173,55 @@ def unencrypted_volume_created(arch: RefArch) -> Drift:
     return Drift("encrypted-volumes", volume, "an unencrypted 20 GiB volume created", event)
 
 
+def _trail_event(name: str, request: dict[str, Any], response: dict[str, Any] | None) -> dict[str, Any]:
+    return cloudtrail.envelope("aws.cloudtrail", cloudtrail.detail("cloudtrail", name, request, response))
+
+
+def trail_stopped(arch: RefArch) -> Drift:
+    boto3.client("cloudtrail").stop_logging(Name=arch.trail_arn)
+    return Drift(
+        "cloudtrail-enabled",
+        arch.trail_arn,
+        "StopLogging on the audit trail (named by ARN)",
+        _trail_event("StopLogging", {"name": arch.trail_arn}, None),
+    )
+
+
+def _update_trail(arch: RefArch, control_id: str, description: str, **change: Any) -> Drift:
+    trail = boto3.client("cloudtrail").update_trail(Name="phi-audit", **change)
+    response = {"name": "phi-audit", "trailARN": trail["TrailARN"], "s3BucketName": trail["S3BucketName"]}
+    request = {"name": "phi-audit", **{k[0].lower() + k[1:]: v for k, v in change.items()}}
+    return Drift(control_id, arch.trail_arn, description, _trail_event("UpdateTrail", request, response))
+
+
+def trail_single_region(arch: RefArch) -> Drift:
+    return _update_trail(
+        arch, "multi-region-cloudtrail-enabled", "the audit trail made single-region", IsMultiRegionTrail=False
+    )
+
+
+def trail_validation_off(arch: RefArch) -> Drift:
+    return _update_trail(
+        arch, "cloud-trail-log-file-validation-enabled", "log file validation turned off", EnableLogFileValidation=False
+    )
+
+
+def trail_unencrypted(arch: RefArch) -> Drift:
+    return _update_trail(
+        arch, "cloud-trail-encryption-enabled", "the audit trail's KMS encryption removed", KmsKeyId=""
+    )
+
+
+def trail_cloudwatch_removed(arch: RefArch) -> Drift:
+    return _update_trail(
+        arch,
+        "cloud-trail-cloud-watch-logs-enabled",
+        "CloudWatch Logs delivery removed",
+        CloudWatchLogsLogGroupArn="",
+        CloudWatchLogsRoleArn="",
+    )
+
+
 def delete_bucket_encryption(arch: RefArch) -> Drift:
     event = _delete_encryption(arch.bucket)
     return Drift("s3-default-encryption-kms", arch.bucket, "DeleteBucketEncryption on the PHI bucket", event)
@@ -372,4 +421,9 @@ CATALOGUE_DRIFTS: tuple[Callable[[RefArch], Drift], ...] = (
     key_scheduled_for_deletion,
     ebs_encryption_by_default_disabled,
     unencrypted_volume_created,
+    trail_stopped,
+    trail_single_region,
+    trail_validation_off,
+    trail_unencrypted,
+    trail_cloudwatch_removed,
 )

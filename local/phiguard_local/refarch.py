@@ -39,6 +39,9 @@ class RefArch:
     vpc_id: str
     kms_key_arn: str
     backup_key_arn: str
+    trail_arn: str
+    trail_log_group: str
+    trail_logs_role: str
     bucket: str
     log_bucket: str
     trail_bucket: str
@@ -329,20 +332,43 @@ def build() -> RefArch:
     trail_bucket = f"phi-audit-trail-{ACCOUNT_ID}"
     baseline_bucket(trail_bucket, key_arn, logs_to=log_bucket)
     account_public_access_block(on=True)
+    logs = boto3.client("logs")
+    logs.create_log_group(logGroupName="/phi/cloudtrail")
+    trail_log_group = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/phi/cloudtrail:*"
+    trail_logs_role = boto3.client("iam").create_role(
+        RoleName="phi-cloudtrail-to-cloudwatch",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
     cloudtrail = boto3.client("cloudtrail")
-    cloudtrail.create_trail(
+    trail_arn = cloudtrail.create_trail(
         Name="phi-audit",
         S3BucketName=trail_bucket,
         IsMultiRegionTrail=True,
         EnableLogFileValidation=True,
         KmsKeyId=key_arn,
-    )
+        CloudWatchLogsLogGroupArn=trail_log_group,
+        CloudWatchLogsRoleArn=trail_logs_role,
+    )["TrailARN"]
     cloudtrail.start_logging(Name="phi-audit")
 
     return RefArch(
         vpc_id=vpc_id,
         kms_key_arn=key_arn,
         backup_key_arn=backup_key_arn,
+        trail_arn=trail_arn,
+        trail_log_group=trail_log_group,
+        trail_logs_role=trail_logs_role,
         bucket=bucket,
         log_bucket=log_bucket,
         trail_bucket=trail_bucket,

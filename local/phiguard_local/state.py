@@ -66,6 +66,20 @@ def _s3_settings(bucket: str) -> dict[str, Any]:
     }
 
 
+def _trail(arn: str) -> dict[str, Any]:
+    client = boto3.client("cloudtrail")
+    trail = client.get_trail(Name=arn)["Trail"]
+    keys = (
+        "IsMultiRegionTrail",
+        "LogFileValidationEnabled",
+        "KmsKeyId",
+        "CloudWatchLogsLogGroupArn",
+        "CloudWatchLogsRoleArn",
+        "S3BucketName",
+    )
+    return {**{k: trail.get(k) for k in keys}, "IsLogging": client.get_trail_status(Name=arn)["IsLogging"]}
+
+
 def snapshot(arch: RefArch) -> dict[str, Any]:
     from phiguard.core.aws import Clients
 
@@ -73,6 +87,7 @@ def snapshot(arch: RefArch) -> dict[str, Any]:
     return {
         "bucket_settings": {b: _s3_settings(b) for b in (arch.bucket, arch.trail_bucket, arch.log_bucket)},
         "account_public_access_block": account_block["PublicAccessBlockConfiguration"],
+        "trail": _trail(arch.trail_arn),
         "bucket_encryption": {b: _encryption(b) for b in (arch.bucket, arch.trail_bucket)},
         "exempt_bucket_encryption": {arch.sandbox_bucket: _encryption(arch.sandbox_bucket)},
         "security_groups": {tier: {"id": gid, "ingress": _rules(gid)} for tier, gid in arch.groups.items()},

@@ -2,11 +2,16 @@
 
 from phiguard.controls import (
     alb_http_to_https_redirection_check,
+    cloud_trail_cloud_watch_logs_enabled,
+    cloud_trail_encryption_enabled,
+    cloud_trail_log_file_validation_enabled,
+    cloudtrail_enabled,
     cmk_backing_key_rotation_enabled,
     db_no_bastion_access,
     ec2_ebs_encryption_by_default,
     encrypted_volumes,
     kms_cmk_not_scheduled_for_deletion,
+    multi_region_cloudtrail_enabled,
     s3_account_level_public_access_blocks,
     s3_bucket_level_public_access_prohibited,
     s3_bucket_logging_enabled,
@@ -18,11 +23,16 @@ from phiguard.controls import (
 
 __all__ = [
     "alb_http_to_https_redirection_check",
+    "cloud_trail_cloud_watch_logs_enabled",
+    "cloud_trail_encryption_enabled",
+    "cloud_trail_log_file_validation_enabled",
+    "cloudtrail_enabled",
     "cmk_backing_key_rotation_enabled",
     "db_no_bastion_access",
     "ec2_ebs_encryption_by_default",
     "encrypted_volumes",
     "kms_cmk_not_scheduled_for_deletion",
+    "multi_region_cloudtrail_enabled",
     "s3_account_level_public_access_blocks",
     "s3_bucket_level_public_access_prohibited",
     "s3_bucket_logging_enabled",

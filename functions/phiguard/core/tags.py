@@ -12,12 +12,14 @@ from phiguard.core.model import ResourceRef
 S3_BUCKET = "AWS::S3::Bucket"
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+TRAIL = "AWS::CloudTrail::Trail"
 
 # What the engine needs to read tags of each resource type (granted beside the controls' own).
 READ_PERMISSIONS = {
     S3_BUCKET: ("s3:GetBucketTagging",),
     SECURITY_GROUP: ("ec2:DescribeSecurityGroups",),
     LOAD_BALANCER: ("elasticloadbalancing:DescribeTags",),
+    TRAIL: ("cloudtrail:ListTags",),
 }
 
 
@@ -37,6 +39,9 @@ def read_tags(context: Context, ref: ResourceRef) -> dict[str, str]:
     if ref.resource_type == LOAD_BALANCER:
         descriptions = clients.elbv2(ref.region).describe_tags(ResourceArns=[ref.resource_id])["TagDescriptions"]
         return {t["Key"]: t["Value"] for d in descriptions for t in d.get("Tags", [])}
+    if ref.resource_type == TRAIL and ref.resource_id.startswith("arn:"):
+        tag_lists = clients.cloudtrail(ref.region).list_tags(ResourceIdList=[ref.resource_id])["ResourceTagList"]
+        return {t["Key"]: t.get("Value", "") for tl in tag_lists for t in tl.get("TagsList", [])}
     return {}
 
 
@@ -60,6 +65,10 @@ def merge_tags(context: Context, ref: ResourceRef, tags: dict[str, str]) -> None
     elif ref.resource_type == LOAD_BALANCER:
         clients.elbv2(ref.region).add_tags(
             ResourceArns=[ref.resource_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+        )
+    elif ref.resource_type == TRAIL:
+        clients.cloudtrail(ref.region).add_tags(
+            ResourceId=ref.resource_id, TagsList=[{"Key": k, "Value": v} for k, v in tags.items()]
         )
     else:
         raise ValueError(f"PHI Guard cannot tag a {ref.resource_type}")

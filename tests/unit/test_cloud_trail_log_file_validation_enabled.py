@@ -1,0 +1,84 @@
+"""Scenarios of cloud-trail-log-file-validation-enabled, against moto state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from helpers import make_engine, ref
+from phiguard.controls.cloud_trail_log_file_validation_enabled import CloudTrailLogFileValidationEnabled
+from phiguard.core import trails
+from phiguard.core.model import Outcome, Result
+
+pytestmark = pytest.mark.usefixtures("aws")
+NAME, BUCKET = "phi-audit", "phi-trail-logs"
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+GROUP = "arn:aws:logs:us-east-1:123456789012:log-group:phi-trail:*"
+ROLE = "arn:aws:iam::123456789012:role/phi-trail-to-logs"
+
+
+def trail(**settings: Any) -> str:
+    """A trail compliant with every trail control, but for the settings given."""
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    config: dict[str, Any] = {
+        "S3KeyPrefix": "audit",
+        "IncludeGlobalServiceEvents": True,
+        "IsMultiRegionTrail": True,
+        "EnableLogFileValidation": True,
+        "KmsKeyId": KEY,
+        "CloudWatchLogsLogGroupArn": GROUP,
+        "CloudWatchLogsRoleArn": ROLE,
+        **settings,
+    }
+    return boto3.client("cloudtrail").create_trail(Name=NAME, S3BucketName=BUCKET, **config)["TrailARN"]
+
+
+def settings_of() -> dict[str, Any]:
+    return dict(boto3.client("cloudtrail").get_trail(Name=NAME)["Trail"])
+
+
+def run(arn: str) -> tuple[Result, list[dict[str, Any]]]:
+    """The control run on the trail, with the parameters of every UpdateTrail call it made."""
+    engine, _ = make_engine()
+    sent: list[dict[str, Any]] = []
+    trails.cloudtrail(engine.context, "us-east-1").meta.events.register(
+        "provide-client-params.cloudtrail.UpdateTrail", lambda params, **_: sent.append(dict(params))
+    )
+    return engine.run(CloudTrailLogFileValidationEnabled(engine.context), ref(trails.TRAIL, arn), None), sent
+
+
+def test_given_log_file_validation_off_then_it_is_turned_on_and_nothing_else_changes() -> None:
+    arn = trail(EnableLogFileValidation=False)
+    before = settings_of()
+
+    result, sent = run(arn)
+
+    assert result.outcome is Outcome.REMEDIATED
+    assert result.state_before == {"log_file_validation": False}
+    assert sent == [{"Name": arn, "EnableLogFileValidation": True}]
+    assert settings_of() == {**before, "LogFileValidationEnabled": True}
+
+
+def test_given_log_file_validation_on_then_compliant_and_left_alone() -> None:
+    arn = trail()
+
+    result, sent = run(arn)
+
+    assert (result.outcome, sent) == (Outcome.COMPLIANT, [])
+
+
+def test_given_a_trail_deleted_before_the_event_is_handled_then_not_applicable() -> None:
+    result, _ = run(f"arn:aws:cloudtrail:us-east-1:123456789012:trail/{NAME}")
+
+    assert result.outcome is Outcome.NOT_APPLICABLE
+
+
+def test_given_a_fix_reverted_then_log_file_validation_is_off_again() -> None:
+    arn = trail(EnableLogFileValidation=False)
+    result, _ = run(arn)
+    engine, _ = make_engine()
+
+    CloudTrailLogFileValidationEnabled(engine.context).revert(result.resource, result)
+
+    assert settings_of()["LogFileValidationEnabled"] is False
