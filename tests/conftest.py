@@ -13,6 +13,7 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "phiguard")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "PHIGuardTest")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
+from aws_lambda_powertools.utilities import parameters
 from phiguard.handlers import remediate
 
 
@@ -37,8 +38,10 @@ def fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "PHIGuardTest")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "phiguard")
     remediate.engine.cache_clear()
+    parameters.clear_caches()  # Powertools caches SSM values across tests otherwise
     yield
     remediate.engine.cache_clear()
+    parameters.clear_caches()
 
 
 @pytest.fixture

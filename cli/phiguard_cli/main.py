@@ -255,7 +255,7 @@ def revert_command(args: argparse.Namespace, clients: Clients, session: boto3.se
     try:
         note = _exempt(context, ref, fixed.control_id, until, args.reason)  # first: nothing re-fixes the revert
         restored = control.revert(ref, fixed)
-    except (NotRevertible, ClientError, BotoCoreError) as e:
+    except (NotRevertible, ValueError, ClientError, BotoCoreError) as e:
         problem = f"{type(e).__name__}: {e}"
     finally:  # whatever happened is recorded, a partial revert too
         after = control.evaluate(ref)

@@ -13,6 +13,12 @@ S3_BUCKET = "AWS::S3::Bucket"
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 TRAIL = "AWS::CloudTrail::Trail"
+RDS_ARN_KINDS = {
+    "AWS::RDS::DBInstance": "db",
+    "AWS::RDS::DBCluster": "cluster",
+    "AWS::RDS::DBSnapshot": "snapshot",
+    "AWS::RDS::DBClusterSnapshot": "cluster-snapshot",
+}
 
 # What the engine needs to read tags of each resource type (granted beside the controls' own).
 READ_PERMISSIONS = {
@@ -20,7 +26,14 @@ READ_PERMISSIONS = {
     SECURITY_GROUP: ("ec2:DescribeSecurityGroups",),
     LOAD_BALANCER: ("elasticloadbalancing:DescribeTags",),
     TRAIL: ("cloudtrail:ListTags",),
+    **dict.fromkeys(RDS_ARN_KINDS, ("rds:ListTagsForResource",)),
 }
+
+
+def _rds_arn(ref: ResourceRef) -> str:
+    if ref.resource_id.startswith("arn:"):
+        return ref.resource_id
+    return f"arn:aws:rds:{ref.region}:{ref.account_id}:{RDS_ARN_KINDS[ref.resource_type]}:{ref.resource_id}"
 
 
 def read_tags(context: Context, ref: ResourceRef) -> dict[str, str]:
@@ -39,6 +52,9 @@ def read_tags(context: Context, ref: ResourceRef) -> dict[str, str]:
     if ref.resource_type == LOAD_BALANCER:
         descriptions = clients.elbv2(ref.region).describe_tags(ResourceArns=[ref.resource_id])["TagDescriptions"]
         return {t["Key"]: t["Value"] for d in descriptions for t in d.get("Tags", [])}
+    if ref.resource_type in RDS_ARN_KINDS:
+        tag_list = clients.rds(ref.region).list_tags_for_resource(ResourceName=_rds_arn(ref))["TagList"]
+        return {t["Key"]: t["Value"] for t in tag_list}
     if ref.resource_type == TRAIL and ref.resource_id.startswith("arn:"):
         tag_lists = clients.cloudtrail(ref.region).list_tags(ResourceIdList=[ref.resource_id])["ResourceTagList"]
         return {t["Key"]: t.get("Value", "") for tl in tag_lists for t in tl.get("TagsList", [])}
@@ -65,6 +81,10 @@ def merge_tags(context: Context, ref: ResourceRef, tags: dict[str, str]) -> None
     elif ref.resource_type == LOAD_BALANCER:
         clients.elbv2(ref.region).add_tags(
             ResourceArns=[ref.resource_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+        )
+    elif ref.resource_type in RDS_ARN_KINDS:
+        clients.rds(ref.region).add_tags_to_resource(
+            ResourceName=_rds_arn(ref), Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
         )
     elif ref.resource_type == TRAIL:
         clients.cloudtrail(ref.region).add_tags(
