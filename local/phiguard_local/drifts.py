@@ -222,6 +222,103 @@ def trail_cloudwatch_removed(arch: RefArch) -> Drift:
     )
 
 
+def _rds_event(name: str, request: dict[str, Any], response: dict[str, Any] | None) -> dict[str, Any]:
+    return cloudtrail.envelope("aws.rds", cloudtrail.detail("rds", name, request, response))
+
+
+def _modify_db(arch: RefArch, control_id: str, description: str, **change: Any) -> Drift:
+    boto3.client("rds").modify_db_instance(DBInstanceIdentifier=arch.db_instance, ApplyImmediately=True, **change)
+    request = {
+        "dBInstanceIdentifier": arch.db_instance,
+        "applyImmediately": True,
+        **{k[0].lower() + k[1:]: v for k, v in change.items()},
+    }
+    return Drift(
+        control_id,
+        arch.db_instance,
+        description,
+        _rds_event("ModifyDBInstance", request, {"dBInstanceIdentifier": arch.db_instance}),
+    )
+
+
+def database_made_public(arch: RefArch) -> Drift:
+    return _modify_db(
+        arch, "rds-instance-public-access-check", "the database made publicly accessible", PubliclyAccessible=True
+    )
+
+
+def database_single_az(arch: RefArch) -> Drift:
+    return _modify_db(arch, "rds-multi-az-support", "the database moved to a single AZ", MultiAZ=False)
+
+
+def database_backups_shortened(arch: RefArch) -> Drift:
+    return _modify_db(arch, "db-instance-backup-enabled", "backup retention cut to 1 day", BackupRetentionPeriod=1)
+
+
+def database_deletion_protection_off(arch: RefArch) -> Drift:
+    return _modify_db(
+        arch, "rds-instance-deletion-protection-enabled", "deletion protection turned off", DeletionProtection=False
+    )
+
+
+def unencrypted_database_created(arch: RefArch) -> Drift:
+    rds = boto3.client("rds")
+    rds.create_db_instance(
+        DBInstanceIdentifier="phi-scratch-mysql",
+        Engine="mysql",
+        DBInstanceClass="db.t3.micro",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="not-a-real-password-3",
+        DBSubnetGroupName="phi-db",
+        StorageEncrypted=False,
+        MultiAZ=True,
+        BackupRetentionPeriod=7,
+        DeletionProtection=True,
+    )
+    request = {"dBInstanceIdentifier": "phi-scratch-mysql", "engine": "mysql", "storageEncrypted": False}
+    return Drift(
+        "rds-storage-encrypted",
+        "phi-scratch-mysql",
+        "an unencrypted MySQL instance created",
+        _rds_event("CreateDBInstance", request, {"dBInstanceIdentifier": "phi-scratch-mysql"}),
+    )
+
+
+def snapshot_shared_with_everyone(arch: RefArch) -> Drift:
+    boto3.client("rds").modify_db_snapshot_attribute(
+        DBSnapshotIdentifier="phi-mysql-nightly", AttributeName="restore", ValuesToAdd=["all", "111122223333"]
+    )
+    request = {
+        "dBSnapshotIdentifier": "phi-mysql-nightly",
+        "attributeName": "restore",
+        "valuesToAdd": ["all", "111122223333"],
+    }
+    return Drift(
+        "rds-snapshots-public-prohibited",
+        "phi-mysql-nightly",
+        "a database snapshot shared with everyone",
+        _rds_event("ModifyDBSnapshotAttribute", request, None),
+    )
+
+
+def cluster_snapshot_shared_with_everyone(arch: RefArch) -> Drift:
+    boto3.client("rds").modify_db_cluster_snapshot_attribute(
+        DBClusterSnapshotIdentifier="phi-aurora-reports-nightly", AttributeName="restore", ValuesToAdd=["all"]
+    )
+    request = {
+        "dBClusterSnapshotIdentifier": "phi-aurora-reports-nightly",
+        "attributeName": "restore",
+        "valuesToAdd": ["all"],
+    }
+    return Drift(
+        "rds-cluster-snapshots-public-prohibited",
+        "phi-aurora-reports-nightly",
+        "an Aurora snapshot shared with everyone",
+        _rds_event("ModifyDBClusterSnapshotAttribute", request, None),
+    )
+
+
 def delete_bucket_encryption(arch: RefArch) -> Drift:
     event = _delete_encryption(arch.bucket)
     return Drift("s3-default-encryption-kms", arch.bucket, "DeleteBucketEncryption on the PHI bucket", event)
@@ -426,4 +523,11 @@ CATALOGUE_DRIFTS: tuple[Callable[[RefArch], Drift], ...] = (
     trail_validation_off,
     trail_unencrypted,
     trail_cloudwatch_removed,
+    database_made_public,
+    database_single_az,
+    database_backups_shortened,
+    database_deletion_protection_off,
+    unencrypted_database_created,
+    snapshot_shared_with_everyone,
+    cluster_snapshot_shared_with_everyone,
 )

@@ -307,6 +307,22 @@ def build() -> RefArch:
             }
         ],
     )
+    rds.create_db_snapshot(DBInstanceIdentifier="phi-mysql", DBSnapshotIdentifier="phi-mysql-nightly")
+    rds.create_db_cluster(
+        DBClusterIdentifier="phi-aurora-reports",
+        Engine="aurora-mysql",
+        MasterUsername="admin",
+        MasterUserPassword="not-a-real-password-2",
+        DBSubnetGroupName="phi-db",
+        VpcSecurityGroupIds=[groups["database"]],
+        StorageEncrypted=True,
+        KmsKeyId=key_arn,
+        BackupRetentionPeriod=7,
+        DeletionProtection=True,
+    )
+    rds.create_db_cluster_snapshot(
+        DBClusterIdentifier="phi-aurora-reports", DBClusterSnapshotIdentifier="phi-aurora-reports-nightly"
+    )
     bucket = f"phi-data-{ACCOUNT_ID}"
     baseline_bucket(bucket, key_arn, logs_to=log_bucket)
     ec2.create_vpc_endpoint(

@@ -80,6 +80,19 @@ def _trail(arn: str) -> dict[str, Any]:
     return {**{k: trail.get(k) for k in keys}, "IsLogging": client.get_trail_status(Name=arn)["IsLogging"]}
 
 
+def _database(identifier: str) -> dict[str, Any]:
+    db = boto3.client("rds").describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+    keys = ("PubliclyAccessible", "MultiAZ", "BackupRetentionPeriod", "DeletionProtection", "StorageEncrypted")
+    return {k: db.get(k) for k in keys}
+
+
+def snapshot_shares(snapshot_id: str) -> list[str]:
+    attributes = boto3.client("rds").describe_db_snapshot_attributes(DBSnapshotIdentifier=snapshot_id)[
+        "DBSnapshotAttributesResult"
+    ]["DBSnapshotAttributes"]
+    return sorted(v for a in attributes if a["AttributeName"] == "restore" for v in a.get("AttributeValues", []))
+
+
 def snapshot(arch: RefArch) -> dict[str, Any]:
     from phiguard.core.aws import Clients
 
@@ -88,6 +101,7 @@ def snapshot(arch: RefArch) -> dict[str, Any]:
         "bucket_settings": {b: _s3_settings(b) for b in (arch.bucket, arch.trail_bucket, arch.log_bucket)},
         "account_public_access_block": account_block["PublicAccessBlockConfiguration"],
         "trail": _trail(arch.trail_arn),
+        "database": _database(arch.db_instance),
         "bucket_encryption": {b: _encryption(b) for b in (arch.bucket, arch.trail_bucket)},
         "exempt_bucket_encryption": {arch.sandbox_bucket: _encryption(arch.sandbox_bucket)},
         "security_groups": {tier: {"id": gid, "ingress": _rules(gid)} for tier, gid in arch.groups.items()},

@@ -41,6 +41,7 @@ def test_enforce_mode_fixes_every_headline_drift_leaves_the_exempt_one_and_brake
     assert not any(d["remediated"] for d in notify)
     assert exempt["remediated"] is False
     assert report["exempt_left_alone"] is True
+    assert [d["control_id"] for d in drifts if d["scheduled"]] == ["rds-multi-az-support"]
     assert report["exemptions_honoured"] == 1
     assert report["fixable_left"] == 0
     assert report["still_non_compliant"] == len(notify)
