@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -43,6 +44,21 @@ class Settings:
     cloudtrail_logs_role_arn: str | None = None  # role CloudTrail assumes to write to that group
     rds_multi_az_fix: bool = True  # enabling Multi-AZ costs money and fails over briefly: the user's choice
     ebs_kms_key_id: str | None = None  # default EBS key to set along with encryption by default
+    admin_cidrs: tuple[str, ...] = ()  # the organisation's addresses: the only SSH sources of the bastion
+    flow_log_destination: str | None = None  # S3 bucket ARN or CloudWatch Logs group ARN; None = notify
+    flow_log_role_arn: str | None = None  # needed when the destination is a CloudWatch Logs group
+    certificate_expiry_days: int = 30
+    accepted_tls_policies: tuple[str, ...] = (
+        "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+        "ELBSecurityPolicy-TLS13-1-3-2021-06",
+        "ELBSecurityPolicy-TLS-1-2-2017-01",
+        "ELBSecurityPolicy-TLS-1-2-Ext-2018-06",
+        "ELBSecurityPolicy-FS-1-2-2019-08",
+        "ELBSecurityPolicy-FS-1-2-Res-2019-08",
+        "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+    )
+    hipaa_eligible_services: tuple[str, ...] = ()  # extra eligible event sources; the shipped list is data
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,7 +90,26 @@ class Settings:
             cloudtrail_logs_role_arn=_arn(env, "PHIGUARD_CLOUDTRAIL_LOGS_ROLE_ARN"),
             rds_multi_az_fix=_flag(env, "PHIGUARD_RDS_MULTI_AZ_FIX", defaults.rds_multi_az_fix),
             ebs_kms_key_id=env.get("PHIGUARD_EBS_KMS_KEY_ID") or None,
+            admin_cidrs=_cidrs(env, "PHIGUARD_ADMIN_CIDRS"),
+            flow_log_destination=_arn(env, "PHIGUARD_FLOW_LOG_DESTINATION"),
+            flow_log_role_arn=_arn(env, "PHIGUARD_FLOW_LOG_ROLE_ARN"),
+            certificate_expiry_days=_positive(
+                env, "PHIGUARD_CERTIFICATE_EXPIRY_DAYS", defaults.certificate_expiry_days
+            ),
+            accepted_tls_policies=tuple(_items(env, "PHIGUARD_ACCEPTED_TLS_POLICIES"))
+            or defaults.accepted_tls_policies,
+            hipaa_eligible_services=tuple(_items(env, "PHIGUARD_HIPAA_ELIGIBLE_SERVICES")),
         )
+
+
+def _cidrs(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    values = _items(env, name)
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise SettingsError(f"{name} has {value!r}, which is not a CIDR range") from None
+    return tuple(values)
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
