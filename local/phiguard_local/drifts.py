@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -20,6 +21,7 @@ class Drift:
     description: str
     event: dict[str, Any]
     exempt: bool = False  # its owners exempted it: PHI Guard must leave it alone
+    scheduled_only: bool = False  # no API call causes it: the sweep's evaluation finds it
 
 
 def _new_rules(group_id: str, before: set[str]) -> list[dict[str, Any]]:
@@ -319,6 +321,119 @@ def cluster_snapshot_shared_with_everyone(arch: RefArch) -> Drift:
     )
 
 
+def weak_tls_policy(arch: RefArch) -> Drift:
+    listener = arch.https_listeners["frontend"]
+    boto3.client("elbv2").modify_listener(ListenerArn=listener, SslPolicy="ELBSecurityPolicy-2016-08")
+    request = {"listenerArn": listener, "sslPolicy": "ELBSecurityPolicy-2016-08"}
+    response = {
+        "listeners": [
+            {
+                "listenerArn": listener,
+                "loadBalancerArn": arch.load_balancers["frontend"],
+                "port": 443,
+                "protocol": "HTTPS",
+                "sslPolicy": "ELBSecurityPolicy-2016-08",
+            }
+        ]
+    }
+    event = cloudtrail.envelope(
+        "aws.elasticloadbalancing", cloudtrail.detail("elasticloadbalancing", "ModifyListener", request, response)
+    )
+    return Drift(
+        "elbv2-tls-policy", arch.load_balancers["frontend"], "the public HTTPS listener's TLS policy weakened", event
+    )
+
+
+def iam_certificate_on_listener(arch: RefArch) -> Drift:
+    """An IAM server certificate (not ACM) added to the internal load balancer's HTTPS listener."""
+    uploaded = boto3.client("iam").upload_server_certificate(
+        ServerCertificateName="legacy-backend", CertificateBody=_SELF_SIGNED[0], PrivateKey=_SELF_SIGNED[1]
+    )
+    cert_arn = uploaded["ServerCertificateMetadata"]["Arn"]
+    listener = arch.https_listeners["backend"]
+    boto3.client("elbv2").add_listener_certificates(ListenerArn=listener, Certificates=[{"CertificateArn": cert_arn}])
+    request = {"listenerArn": listener, "certificates": [{"certificateArn": cert_arn}]}
+    event = cloudtrail.envelope(
+        "aws.elasticloadbalancing",
+        cloudtrail.detail(
+            "elasticloadbalancing", "AddListenerCertificates", request, {"certificates": [{"certificateArn": cert_arn}]}
+        ),
+    )
+    return Drift(
+        "elbv2-acm-certificate-required",
+        arch.load_balancers["backend"],
+        "an IAM server certificate added to the internal HTTPS listener",
+        event,
+    )
+
+
+def password_policy_weakened(arch: RefArch) -> Drift:
+    boto3.client("iam").update_account_password_policy(MinimumPasswordLength=8)
+    event = cloudtrail.envelope(
+        "aws.iam", cloudtrail.detail("iam", "UpdateAccountPasswordPolicy", {"minimumPasswordLength": 8}, None)
+    )
+    return Drift("iam-password-policy", cloudtrail.ACCOUNT_ID, "the password policy replaced by length 8 only", event)
+
+
+def _self_signed(days: int) -> tuple[str, str]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "portal.phi.example.com")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
+    return (
+        certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        ).decode(),
+    )
+
+
+_SELF_SIGNED = _self_signed(365)
+
+
+def certificate_about_to_expire(arch: RefArch) -> Drift:
+    """Schedule-only: a certificate in use (by a classic load balancer of the patient portal) expires in 10 days.
+    No API call causes it; the scheduled sweep finds it (here, the same evaluation is run directly)."""
+    body, key = _self_signed(10)
+    cert_arn = boto3.client("acm").import_certificate(Certificate=body.encode(), PrivateKey=key.encode())[
+        "CertificateArn"
+    ]
+    boto3.client("elb").create_load_balancer(
+        LoadBalancerName="patient-portal-legacy",
+        AvailabilityZones=["us-east-1a"],
+        Listeners=[
+            {
+                "Protocol": "HTTPS",
+                "LoadBalancerPort": 443,
+                "InstanceProtocol": "HTTP",
+                "InstancePort": 80,
+                "SSLCertificateId": cert_arn,
+            }
+        ],
+    )
+    return Drift(
+        "acm-certificate-expiration-check",
+        cert_arn,
+        "a certificate in use expires in 10 days (schedule)",
+        {},
+        scheduled_only=True,
+    )
+
+
 def delete_bucket_encryption(arch: RefArch) -> Drift:
     event = _delete_encryption(arch.bucket)
     return Drift("s3-default-encryption-kms", arch.bucket, "DeleteBucketEncryption on the PHI bucket", event)
@@ -530,4 +645,8 @@ CATALOGUE_DRIFTS: tuple[Callable[[RefArch], Drift], ...] = (
     unencrypted_database_created,
     snapshot_shared_with_everyone,
     cluster_snapshot_shared_with_everyone,
+    weak_tls_policy,
+    iam_certificate_on_listener,
+    password_policy_weakened,
+    certificate_about_to_expire,
 )

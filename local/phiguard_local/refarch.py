@@ -348,6 +348,16 @@ def build() -> RefArch:
     trail_bucket = f"phi-audit-trail-{ACCOUNT_ID}"
     baseline_bucket(trail_bucket, key_arn, logs_to=log_bucket)
     account_public_access_block(on=True)
+    boto3.client("iam").update_account_password_policy(
+        MinimumPasswordLength=16,
+        RequireSymbols=True,
+        RequireNumbers=True,
+        RequireUppercaseCharacters=True,
+        RequireLowercaseCharacters=True,
+        AllowUsersToChangePassword=True,
+        MaxPasswordAge=90,
+        PasswordReusePrevention=24,
+    )
     logs = boto3.client("logs")
     logs.create_log_group(logGroupName="/phi/cloudtrail")
     trail_log_group = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/phi/cloudtrail:*"

@@ -47,7 +47,8 @@ def _listeners(lb_arn: str) -> dict[str, Any]:
             "arn": listener["ListenerArn"],
             "default_actions": listener["DefaultActions"],
             "ssl_policy": listener.get("SslPolicy"),
-            "certificates": [c["CertificateArn"] for c in listener.get("Certificates", [])],
+            # the default certificate: an added (SNI) certificate is a drift of its own, reported by design
+            "default_certificate": next((c["CertificateArn"] for c in listener.get("Certificates", [])), None),
         }
         for listener in listeners
     }

@@ -1,6 +1,7 @@
 """Every control of the catalogue; importing this package registers them all."""
 
 from phiguard.controls import (
+    acm_certificate_expiration_check,
     alb_http_to_https_redirection_check,
     cloud_trail_cloud_watch_logs_enabled,
     cloud_trail_encryption_enabled,
@@ -10,7 +11,11 @@ from phiguard.controls import (
     db_instance_backup_enabled,
     db_no_bastion_access,
     ec2_ebs_encryption_by_default,
+    elbv2_acm_certificate_required,
+    elbv2_tls_policy,
     encrypted_volumes,
+    iam_password_policy,
+    iam_root_access_key_check,
     kms_cmk_not_scheduled_for_deletion,
     multi_region_cloudtrail_enabled,
     rds_cluster_snapshots_public_prohibited,
@@ -29,6 +34,7 @@ from phiguard.controls import (
 )
 
 __all__ = [
+    "acm_certificate_expiration_check",
     "alb_http_to_https_redirection_check",
     "cloud_trail_cloud_watch_logs_enabled",
     "cloud_trail_encryption_enabled",
@@ -38,7 +44,11 @@ __all__ = [
     "db_instance_backup_enabled",
     "db_no_bastion_access",
     "ec2_ebs_encryption_by_default",
+    "elbv2_acm_certificate_required",
+    "elbv2_tls_policy",
     "encrypted_volumes",
+    "iam_password_policy",
+    "iam_root_access_key_check",
     "kms_cmk_not_scheduled_for_deletion",
     "multi_region_cloudtrail_enabled",
     "rds_cluster_snapshots_public_prohibited",

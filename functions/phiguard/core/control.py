@@ -36,6 +36,7 @@ class Control(ABC):
     action: ClassVar[Action]
     permissions: ClassVar[tuple[str, ...]]  # every IAM action evaluate() and remediate() use
     triggers: ClassVar[tuple[Trigger, ...]]
+    schedule_only: ClassVar[bool] = False  # drift that no API call causes (time passing): the sweep evaluates it
 
     def __init__(self, context: Context) -> None:
         self.context = context

@@ -1,0 +1,53 @@
+"""Where load balancer and account-level API calls name their resource, and the ACM and IAM clients."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from phiguard.core.aws import Clients
+from phiguard.core.events import items
+from phiguard.core.model import ApiCall, ResourceRef
+
+if TYPE_CHECKING:
+    from mypy_boto3_acm import ACMClient
+    from mypy_boto3_iam import IAMClient
+
+LB_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+ACCOUNT_TYPE = "AWS::::Account"
+_LB_KINDS = (":loadbalancer/app/", ":loadbalancer/net/")
+
+
+def acm(clients: Clients, region: str) -> ACMClient:
+    return clients._client("acm", region)  # type: ignore[no-any-return]
+
+
+def iam(clients: Clients) -> IAMClient:
+    """IAM is global: one client, no region."""
+    return clients._client("iam", None)  # type: ignore[no-any-return]
+
+
+def tls_load_balancers(call: ApiCall) -> list[ResourceRef]:
+    """Application and network load balancer ARNs, also derived from listener ARNs (gateway LBs have no TLS)."""
+    arns = [
+        call.request.get("loadBalancerArn"),
+        _lb_arn_from_listener(call.request.get("listenerArn")),
+        *(listener.get("loadBalancerArn") for listener in items(call.response.get("listeners"))),
+        *(_lb_arn_from_listener(listener.get("listenerArn")) for listener in items(call.response.get("listeners"))),
+    ]
+    refs = [call.ref(LB_TYPE, arn) for arn in arns if isinstance(arn, str) and any(kind in arn for kind in _LB_KINDS)]
+    return list(dict.fromkeys(refs))
+
+
+def _lb_arn_from_listener(arn: Any) -> str | None:
+    """arn:...:listener/app/name/lb-id/listener-id -> arn:...:loadbalancer/app/name/lb-id."""
+    if not isinstance(arn, str) or ":listener/" not in arn:
+        return None
+    head, _, path = arn.partition(":listener/")
+    return f"{head}:loadbalancer/" + "/".join(path.split("/")[:-1])
+
+
+def root_account(call: ApiCall) -> list[ResourceRef]:
+    """The account, when the root user itself made the call (an IAM user's key is no root key)."""
+    if call.actor.principal_type != "Root":
+        return []
+    return [call.ref(ACCOUNT_TYPE, call.account_id)]
