@@ -33,7 +33,7 @@ from phiguard_cli.main import render_evidence
 from phiguard_local import cloudtrail, drifts, state
 from phiguard_local.embedded import ACCOUNT_ID, REGION, embedded_aws
 from phiguard_local.eventbus import LocalEventBus
-from phiguard_local.refarch import RefArch, build
+from phiguard_local.refarch import ORG_CIDR, RefArch, build
 from phiguard_local.template import ROOT
 
 OUT = ROOT / "build" / "demo"
@@ -66,11 +66,9 @@ class Deployment:
 
 
 EVIDENCE_TABLE, STATE_TABLE = "phiguard-evidence", "phiguard-state"
-# The demo's brake: a short window, a limit just above what the catalogue's drifts need (so they never trip
-# it, wherever a window boundary falls), and a burst two above the limit.
-BRAKE_WINDOW_SECONDS = 12
-BRAKE_LIMIT = len(drifts.HEADLINE_DRIFTS) + len(drifts.CATALOGUE_DRIFTS) + 1
-BURST = BRAKE_LIMIT + 2
+# The brake part of the demo redeploys with a small limit and a short window, so a burst of 8 trips it quickly
+# (the catalogue's drifts before it run with the default limit).
+BRAKE_WINDOW_SECONDS, BRAKE_LIMIT, BURST = 12, 6, 8
 
 
 def deploy(mode: str, arch: RefArch) -> Deployment:
@@ -106,13 +104,13 @@ def deploy(mode: str, arch: RefArch) -> Deployment:
             "PHIGUARD_SELF_ROLE_ARNS": role_arn,
             "PHIGUARD_S3_KMS_KEY_ID": arch.kms_key_arn,
             "PHIGUARD_LOG_BUCKET": arch.log_bucket,
+            "PHIGUARD_ADMIN_CIDRS": ORG_CIDR,
+            "PHIGUARD_FLOW_LOG_DESTINATION": f"arn:aws:s3:::{arch.log_bucket}",
             "PHIGUARD_CLOUDTRAIL_KMS_KEY_ID": arch.kms_key_arn,
             "PHIGUARD_CLOUDTRAIL_LOG_GROUP_ARN": arch.trail_log_group,
             "PHIGUARD_CLOUDTRAIL_LOGS_ROLE_ARN": arch.trail_logs_role,
             "PHIGUARD_EVIDENCE_TABLE": EVIDENCE_TABLE,
             "PHIGUARD_STATE_TABLE": STATE_TABLE,
-            "PHIGUARD_BRAKE_MAX_FIXES": str(BRAKE_LIMIT),
-            "PHIGUARD_BRAKE_WINDOW_SECONDS": str(BRAKE_WINDOW_SECONDS),
             "POWERTOOLS_SERVICE_NAME": "phiguard",
             "POWERTOOLS_METRICS_NAMESPACE": "PHIGuard",
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -212,13 +210,16 @@ def reevaluate(
         "AWS::RDS::DBSnapshot": ["phi-mysql-nightly"],
         "AWS::RDS::DBClusterSnapshot": ["phi-aurora-reports-nightly"],
         "AWS::EC2::Volume": [d.resource_id for d in injected if d.control_id == "encrypted-volumes"],
-        "AWS::EC2::SecurityGroup": [*arch.groups.values(), *extra_groups],
+        "AWS::EC2::SecurityGroup": [*arch.groups.values(), arch.default_group, *extra_groups],
+        "AWS::EC2::VPC": [arch.vpc_id],
+        "AWS::EC2::Subnet": list(arch.subnets.values()),
+        "AWS::EC2::Instance": [d.resource_id for d in injected if d.control_id == "ec2-instance-no-public-ip"],
         "AWS::ElasticLoadBalancingV2::LoadBalancer": list(arch.load_balancers.values()),
     }
     findings, exempt = [], []
     for control_class in all_controls():
         control = control_class(engine.context)
-        for resource_id in resources[control.resource_type]:
+        for resource_id in resources.get(control.resource_type, []):
             ref = ResourceRef(control.resource_type, resource_id, REGION, ACCOUNT_ID)
             evaluation = control.evaluate(ref)
             if evaluation.status is Status.NON_COMPLIANT:
@@ -259,8 +260,13 @@ def scheduled(drift: drifts.Drift, rows: list[Row]) -> bool:
 
 
 def _legitimate(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """Everything but the exempt bucket, whose drift PHI Guard must leave as it is."""
-    return {k: v for k, v in snapshot.items() if k != "exempt_bucket_encryption"}
+    """Everything but what PHI Guard must leave as it is: the exempt bucket's drift, and notify-only drifts."""
+    kept = {k: v for k, v in snapshot.items() if k != "exempt_bucket_encryption"}
+    kept["security_groups"] = {
+        tier: {**group, "ingress": [r for r in group["ingress"] if r.get("Description") != drifts.LEFT_FOR_A_PERSON]}
+        for tier, group in snapshot["security_groups"].items()
+    }
+    return kept
 
 
 def legitimate_preserved(baseline: dict[str, Any], after: dict[str, Any]) -> dict[str, bool]:
@@ -277,7 +283,8 @@ def legitimate_preserved(baseline: dict[str, Any], after: dict[str, Any]) -> dic
             for port in (80, 443)
             for k, cidr in (("CidrIpv4", "0.0.0.0/0"), ("CidrIpv6", "::/0"))
         ),
-        "backend_to_database_rule": baseline["security_groups"]["database"] == after["security_groups"]["database"],
+        "backend_to_database_rule": _legitimate(baseline)["security_groups"]["database"]
+        == _legitimate(after)["security_groups"]["database"],
         "https_listeners": all(before == now for before, now in https),
     }
 
@@ -306,6 +313,12 @@ def wait_for_next_window(seconds: int) -> None:
 def brake_phase(arch: RefArch, bus: LocalEventBus) -> tuple[list[Row], list[Row], list[str]]:
     """A burst above the brake's limit in one window: the first fixes go through, the rest are held;
     when the window has passed the brake has released by itself and the held drifts are fixed."""
+    from phiguard.handlers import remediate
+
+    os.environ.update(
+        PHIGUARD_BRAKE_MAX_FIXES=str(BRAKE_LIMIT), PHIGUARD_BRAKE_WINDOW_SECONDS=str(BRAKE_WINDOW_SECONDS)
+    )
+    remediate.engine.cache_clear()  # as a redeploy with these two parameters would
     burst = drifts.ssh_burst(arch, BURST)
     wait_for_next_window(BRAKE_WINDOW_SECONDS)  # the burst's events all arrive in one fresh window
     rows = [row for drift in burst for row in deliver(bus, drift)]

@@ -434,6 +434,152 @@ def certificate_about_to_expire(arch: RefArch) -> Drift:
     )
 
 
+LEFT_FOR_A_PERSON = "drift left for a person (notify-only)"
+
+
+def _sg_event(
+    group: str, port: int, source: dict[str, Any], name: str = "AuthorizeSecurityGroupIngress"
+) -> dict[str, Any]:
+    permission = {
+        "ipProtocol": "tcp",
+        "fromPort": port,
+        "toPort": port,
+        "groups": {},
+        "ipRanges": {},
+        "ipv6Ranges": {},
+        "prefixListIds": {},
+        **source,
+    }
+    return cloudtrail.envelope(
+        "aws.ec2",
+        cloudtrail.detail("ec2", name, {"groupId": group, "ipPermissions": {"items": [permission]}}, {"_return": True}),
+    )
+
+
+def bastion_ssh_from_elsewhere(arch: RefArch) -> Drift:
+    group = arch.groups["bastion"]
+    boto3.client("ec2").authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "198.51.100.0/24"}]}
+        ],
+    )
+    return Drift(
+        "bastion-ssh-from-allowed-cidrs",
+        group,
+        "SSH to the bastion opened to a contractor's range",
+        _sg_event(group, 22, {"ipRanges": {"items": [{"cidrIp": "198.51.100.0/24"}]}}),
+    )
+
+
+def default_group_opened(arch: RefArch) -> Drift:
+    group = arch.default_group
+    boto3.client("ec2").authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.20.0.0/16"}]}],
+    )
+    return Drift(
+        "vpc-default-security-group-closed",
+        group,
+        "a rule added to the VPC's default security group",
+        _sg_event(group, 443, {"ipRanges": {"items": [{"cidrIp": "10.20.0.0/16"}]}}),
+    )
+
+
+def private_subnet_maps_public_ips(arch: RefArch) -> Drift:
+    subnet = arch.subnets["db-a"]
+    boto3.client("ec2").modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
+    event = cloudtrail.envelope(
+        "aws.ec2",
+        cloudtrail.detail(
+            "ec2",
+            "ModifySubnetAttribute",
+            {"subnetId": subnet, "mapPublicIpOnLaunch": {"value": True}},
+            {"_return": True},
+        ),
+    )
+    return Drift("subnet-auto-assign-public-ip-disabled", subnet, "a database subnet set to assign public IPs", event)
+
+
+def flow_logs_deleted(arch: RefArch) -> Drift:
+    ec2 = boto3.client("ec2")
+    ids = [f["FlowLogId"] for f in ec2.describe_flow_logs()["FlowLogs"] if f["ResourceId"] == arch.vpc_id]
+    ec2.delete_flow_logs(FlowLogIds=ids)
+    event = cloudtrail.envelope(
+        "aws.ec2",
+        cloudtrail.detail(
+            "ec2", "DeleteFlowLogs", {"DeleteFlowLogsRequest": {"FlowLogId": {"tag": 1, "content": ids[0]}}}, None
+        ),
+    )
+    return Drift("vpc-flow-logs-enabled", arch.vpc_id, "the VPC's flow logs deleted", event)
+
+
+def s3_endpoint_deleted(arch: RefArch) -> Drift:
+    ec2 = boto3.client("ec2")
+    endpoints = [e["VpcEndpointId"] for e in ec2.describe_vpc_endpoints()["VpcEndpoints"] if e["VpcId"] == arch.vpc_id]
+    ec2.delete_vpc_endpoints(VpcEndpointIds=endpoints)
+    event = cloudtrail.envelope(
+        "aws.ec2",
+        cloudtrail.detail(
+            "ec2",
+            "DeleteVpcEndpoints",
+            {"DeleteVpcEndpointsRequest": {"VpcEndpointId": {"tag": 1, "content": endpoints[0]}}},
+            None,
+        ),
+    )
+    return Drift("vpc-s3-gateway-endpoint", arch.vpc_id, "the S3 gateway endpoint deleted", event)
+
+
+def private_instance_with_public_ip(arch: RefArch) -> Drift:
+    ec2 = boto3.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(
+        ImageId=image,
+        InstanceType="t3.micro",
+        MinCount=1,
+        MaxCount=1,
+        NetworkInterfaces=[
+            {
+                "DeviceIndex": 0,
+                "SubnetId": arch.subnets["app-a"],
+                "Groups": [arch.groups["backend"]],
+                "AssociatePublicIpAddress": True,
+            }
+        ],
+    )["Instances"][0]["InstanceId"]
+    event = cloudtrail.envelope(
+        "aws.ec2",
+        cloudtrail.detail(
+            "ec2",
+            "RunInstances",
+            {"instancesSet": {"items": [{"imageId": image, "minCount": 1, "maxCount": 1}]}},
+            {"instancesSet": {"items": [{"instanceId": instance}]}},
+        ),
+    )
+    return Drift("ec2-instance-no-public-ip", instance, "a backend instance launched with a public IP", event)
+
+
+def database_admits_a_subnet(arch: RefArch) -> Drift:
+    group = arch.groups["database"]
+    boto3.client("ec2").authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 3306,
+                "ToPort": 3306,
+                "IpRanges": [{"CidrIp": "10.20.11.0/24", "Description": LEFT_FOR_A_PERSON}],
+            }
+        ],
+    )
+    return Drift(
+        "db-ingress-from-app-tier-only",
+        group,
+        "the database admits a whole app subnet by CIDR",
+        _sg_event(group, 3306, {"ipRanges": {"items": [{"cidrIp": "10.20.11.0/24"}]}}),
+    )
+
+
 def delete_bucket_encryption(arch: RefArch) -> Drift:
     event = _delete_encryption(arch.bucket)
     return Drift("s3-default-encryption-kms", arch.bucket, "DeleteBucketEncryption on the PHI bucket", event)
@@ -649,4 +795,11 @@ CATALOGUE_DRIFTS: tuple[Callable[[RefArch], Drift], ...] = (
     iam_certificate_on_listener,
     password_policy_weakened,
     certificate_about_to_expire,
+    bastion_ssh_from_elsewhere,
+    default_group_opened,
+    private_subnet_maps_public_ips,
+    flow_logs_deleted,
+    s3_endpoint_deleted,
+    private_instance_with_public_ip,
+    database_admits_a_subnet,
 )

@@ -37,6 +37,8 @@ REDIRECT = {
 @dataclass(frozen=True)
 class RefArch:
     vpc_id: str
+    subnets: dict[str, str]  # "public-a", "app-b", "db-a" ... -> subnet id
+    default_group: str
     kms_key_arn: str
     backup_key_arn: str
     trail_arn: str
@@ -159,7 +161,7 @@ def build() -> RefArch:
         "frontend-lb": group("frontend-lb-sg", "Internet-facing load balancer"),
         "frontend": group("frontend-sg", "Frontend instances"),
         "backend-lb": group("backend-lb-sg", "Internal load balancer"),
-        "backend": group("backend-sg", "Backend instances"),
+        "backend": group("backend-sg", "Backend instances", "backend"),
         "database": group("database-sg", "MySQL: backend tier only", "database"),
     }
 
@@ -388,8 +390,31 @@ def build() -> RefArch:
     )["TrailARN"]
     cloudtrail.start_logging(Name="phi-audit")
 
+    # The VPC's default group stays closed; the VPC's traffic is logged (to the access-log bucket).
+    default_group = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"][0]
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [default_group["GroupId"]]}])[
+        "SecurityGroupRules"
+    ]
+    for egress in (False, True):
+        ids = [r["SecurityGroupRuleId"] for r in rules if r["IsEgress"] == egress]
+        if ids and egress:
+            ec2.revoke_security_group_egress(GroupId=default_group["GroupId"], SecurityGroupRuleIds=ids)
+        elif ids:
+            ec2.revoke_security_group_ingress(GroupId=default_group["GroupId"], SecurityGroupRuleIds=ids)
+    ec2.create_flow_logs(
+        ResourceIds=[vpc_id],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="s3",
+        LogDestination=f"arn:aws:s3:::{log_bucket}",
+    )
+
     return RefArch(
         vpc_id=vpc_id,
+        subnets=subnets,
+        default_group=default_group["GroupId"],
         kms_key_arn=key_arn,
         backup_key_arn=backup_key_arn,
         trail_arn=trail_arn,
