@@ -15,25 +15,18 @@ Scenarios:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from phiguard.core import security_groups as sg
 from phiguard.core.control import Control, ResourceGone, register
 from phiguard.core.events import security_groups
-from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
 from phiguard.core.network import default_security_groups, resolve_default_group
 
 if TYPE_CHECKING:
-    from mypy_boto3_ec2.type_defs import IpPermissionTypeDef, SecurityGroupRuleTypeDef
-
-_SOURCES = (
-    ("CidrIpv4", "IpRanges", "CidrIp"),
-    ("CidrIpv6", "Ipv6Ranges", "CidrIpv6"),
-    ("PrefixListId", "PrefixListIds", "PrefixListId"),
-    ("ReferencedGroupId", "UserIdGroupPairs", "GroupId"),
-)
+    from mypy_boto3_ec2.type_defs import SecurityGroupRuleTypeDef
 
 
 @register
@@ -145,25 +138,6 @@ class VpcDefaultSecurityGroupClosed(Control):
         for violation in fixed.violations:
             rule = before.get(violation.detail.get("rule_id"))
             if violation.fixable and rule:
-                self._reauthorize_egress(ref, rule)
+                sg.reauthorize(self.context, ref, rule, egress=True)
                 restored.append(f"re-authorized egress {rule.get('IpProtocol')} to {sg.state_source(rule)}")
         return restored
-
-    def _reauthorize_egress(self, ref: ResourceRef, rule: JsonDict) -> None:
-        permission: dict[str, Any] = {"IpProtocol": str(rule["IpProtocol"])}
-        if rule.get("FromPort") is not None:
-            permission.update(FromPort=int(rule["FromPort"]), ToPort=int(rule["ToPort"]))
-        for state_key, list_key, item_key in _SOURCES:
-            if rule.get(state_key):
-                entry = {item_key: rule[state_key]}
-                if rule.get("Description"):
-                    entry["Description"] = rule["Description"]
-                permission[list_key] = [entry]
-                break
-        try:
-            self.clients.ec2(ref.region).authorize_security_group_egress(
-                GroupId=ref.resource_id, IpPermissions=[cast("IpPermissionTypeDef", permission)]
-            )
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") != "InvalidPermission.Duplicate":
-                raise

@@ -122,7 +122,7 @@ def state_source(rule: JsonDict) -> str:
     return next((str(rule[key]) for key, _, _ in _STATE_SOURCES if rule.get(key)), "?")
 
 
-def reauthorize(context: Context, ref: ResourceRef, rule: JsonDict) -> None:
+def reauthorize(context: Context, ref: ResourceRef, rule: JsonDict, *, egress: bool = False) -> None:
     """Authorize one rule again exactly as rule_state() recorded it (used by revert)."""
     permission: dict[str, Any] = {"IpProtocol": str(rule["IpProtocol"])}
     if rule.get("FromPort") is not None:
@@ -134,10 +134,10 @@ def reauthorize(context: Context, ref: ResourceRef, rule: JsonDict) -> None:
                 entry["Description"] = rule["Description"]
             permission[list_key] = [entry]
             break
+    ec2 = context.clients.ec2(ref.region)
+    authorize = ec2.authorize_security_group_egress if egress else ec2.authorize_security_group_ingress
     try:
-        context.clients.ec2(ref.region).authorize_security_group_ingress(
-            GroupId=ref.resource_id, IpPermissions=[cast("IpPermissionTypeDef", permission)]
-        )
+        authorize(GroupId=ref.resource_id, IpPermissions=[cast("IpPermissionTypeDef", permission)])
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") != "InvalidPermission.Duplicate":
             raise
