@@ -44,7 +44,7 @@ def run(arn: str, **settings: Any) -> tuple[Result, list[dict[str, Any]]]:
     """The control run on the trail, with the parameters of every UpdateTrail call it made."""
     engine, _ = make_engine(**settings)
     sent: list[dict[str, Any]] = []
-    trails.cloudtrail(engine.context, "us-east-1").meta.events.register(
+    engine.context.clients.cloudtrail("us-east-1").meta.events.register(
         "provide-client-params.cloudtrail.UpdateTrail", lambda params, **_: sent.append(dict(params))
     )
     return engine.run(CloudTrailEncryptionEnabled(engine.context), ref(trails.TRAIL, arn), None), sent

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from helpers import ACCOUNT, REGION
 from phiguard.core.aws import Clients
-from phiguard.core.lb_account import acm, iam, root_account, tls_load_balancers
+from phiguard.core.lb_account import root_account, tls_load_balancers
 from phiguard.core.model import Actor, ApiCall
 
 APP = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/web-alb/50dc6c495c0c9188"
@@ -71,7 +71,7 @@ def test_a_root_call_names_the_account_and_any_other_caller_nothing() -> None:
 def test_the_clients_are_cached_per_service_and_region_and_iam_has_no_region() -> None:
     clients = Clients()
 
-    assert acm(clients, REGION) is acm(clients, REGION)
-    assert acm(clients, REGION).meta.region_name == REGION
-    assert iam(clients) is iam(clients)
-    assert iam(clients).meta.service_model.service_name == "iam"
+    assert clients.acm(REGION) is clients.acm(REGION)
+    assert clients.acm(REGION).meta.region_name == REGION
+    assert clients.iam() is clients.iam()
+    assert clients.iam().meta.service_model.service_name == "iam"

@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from phiguard.core.control import Control, ResourceGone, register
-from phiguard.core.lb_account import acm
 from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Violation
 
 STEPS = (
@@ -39,7 +38,7 @@ class AcmCertificateExpirationCheck(Control):
     schedule_only = True
 
     def evaluate(self, ref: ResourceRef) -> Evaluation:
-        client = acm(self.clients, ref.region)
+        client = self.clients.acm(ref.region)
         try:
             certificate = client.describe_certificate(CertificateArn=ref.resource_id)["Certificate"]
         except client.exceptions.ResourceNotFoundException as e:

@@ -56,7 +56,7 @@ class CloudTrailCloudWatchLogsEnabled(Control):
         return Evaluation.of(state, [Violation(summary=summary, fix=f"deliver the trail's events to {configured}")])
 
     def remediate(self, ref: ResourceRef, evaluation: Evaluation) -> list[str]:
-        trails.cloudtrail(self.context, ref.region).update_trail(
+        self.clients.cloudtrail(ref.region).update_trail(
             Name=ref.resource_id,
             CloudWatchLogsLogGroupArn=str(self.settings.cloudtrail_log_group_arn),
             CloudWatchLogsRoleArn=str(self.settings.cloudtrail_logs_role_arn),
@@ -66,7 +66,7 @@ class CloudTrailCloudWatchLogsEnabled(Control):
     def revert(self, ref: ResourceRef, fixed: Result) -> list[str]:
         if fixed.state_before.get("log_group_arn"):
             raise NotRevertible("the trail delivered to CloudWatch Logs before; nothing was changed")
-        trails.cloudtrail(self.context, ref.region).update_trail(
+        self.clients.cloudtrail(ref.region).update_trail(
             Name=ref.resource_id, CloudWatchLogsLogGroupArn="", CloudWatchLogsRoleArn=""
         )
         return ["stopped CloudWatch Logs delivery again (as before the fix)"]

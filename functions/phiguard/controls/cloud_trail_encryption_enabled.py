@@ -62,7 +62,7 @@ class CloudTrailEncryptionEnabled(Control):
         )
 
     def remediate(self, ref: ResourceRef, evaluation: Evaluation) -> list[str]:
-        trails.cloudtrail(self.context, ref.region).update_trail(
+        self.clients.cloudtrail(ref.region).update_trail(
             Name=ref.resource_id, KmsKeyId=str(self.settings.cloudtrail_kms_key_id)
         )
         return [v.fix for v in evaluation.fixable if v.fix]
@@ -70,5 +70,5 @@ class CloudTrailEncryptionEnabled(Control):
     def revert(self, ref: ResourceRef, fixed: Result) -> list[str]:
         if fixed.state_before.get("kms_key_id"):
             raise NotRevertible("the trail was encrypted before; nothing was changed")
-        trails.cloudtrail(self.context, ref.region).update_trail(Name=ref.resource_id, KmsKeyId="")
+        self.clients.cloudtrail(ref.region).update_trail(Name=ref.resource_id, KmsKeyId="")
         return ["removed the trail's KMS encryption again (as before the fix)"]

@@ -37,11 +37,11 @@ class CloudTrailLogFileValidationEnabled(Control):
         )
 
     def remediate(self, ref: ResourceRef, evaluation: Evaluation) -> list[str]:
-        trails.cloudtrail(self.context, ref.region).update_trail(Name=ref.resource_id, EnableLogFileValidation=True)
+        self.clients.cloudtrail(ref.region).update_trail(Name=ref.resource_id, EnableLogFileValidation=True)
         return [v.fix for v in evaluation.fixable if v.fix]
 
     def revert(self, ref: ResourceRef, fixed: Result) -> list[str]:
         if fixed.state_before.get("log_file_validation"):
             raise NotRevertible("log file validation was on before; nothing was changed")
-        trails.cloudtrail(self.context, ref.region).update_trail(Name=ref.resource_id, EnableLogFileValidation=False)
+        self.clients.cloudtrail(ref.region).update_trail(Name=ref.resource_id, EnableLogFileValidation=False)
         return ["turned log file validation off again (as before the fix)"]

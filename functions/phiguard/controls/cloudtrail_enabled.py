@@ -53,13 +53,13 @@ class CloudTrailEnabled(Control):
         return Evaluation.of(state, [Violation(summary="the trail is not logging", fix="start logging")])
 
     def remediate(self, ref: ResourceRef, evaluation: Evaluation) -> list[str]:
-        trails.cloudtrail(self.context, ref.region).start_logging(Name=ref.resource_id)
+        self.clients.cloudtrail(ref.region).start_logging(Name=ref.resource_id)
         return [f"started logging (in {ref.region})"]
 
     def revert(self, ref: ResourceRef, fixed: Result) -> list[str]:
         if not fixed.state_before.get("exists", True):
             raise NotRevertible("the trail was deleted; nothing was changed")
-        trails.cloudtrail(self.context, ref.region).stop_logging(Name=ref.resource_id)
+        self.clients.cloudtrail(ref.region).stop_logging(Name=ref.resource_id)
         return ["stopped logging again (as before the fix)"]
 
     @staticmethod

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from phiguard.core.control import Control, register
 from phiguard.core.events import the_account
-from phiguard.core.lb_account import ACCOUNT_TYPE, iam
+from phiguard.core.lb_account import ACCOUNT_TYPE
 from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Result, Trigger, Violation
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class IamPasswordPolicy(Control):
     )
 
     def evaluate(self, ref: ResourceRef) -> Evaluation:
-        client = iam(self.clients)
+        client = self.clients.iam()
         try:
             policy: JsonDict | None = dict(client.get_account_password_policy()["PasswordPolicy"])
         except client.exceptions.NoSuchEntityException:
@@ -107,11 +107,11 @@ class IamPasswordPolicy(Control):
             return []
         # Start from every current value (or the API defaults), keep what is stronger, raise what is weak.
         target: JsonDict = {**({"AllowUsersToChangePassword": True} if policy is None else policy), **raised}
-        iam(self.clients).update_account_password_policy(**_request(target))
+        self.clients.iam().update_account_password_policy(**_request(target))
         return [f"set {name} to {value}" for name, value in raised.items()]
 
     def revert(self, ref: ResourceRef, fixed: Result) -> list[str]:
-        client = iam(self.clients)
+        client = self.clients.iam()
         before: JsonDict | None = fixed.state_before.get("password_policy")
         if before is None:
             client.delete_account_password_policy()

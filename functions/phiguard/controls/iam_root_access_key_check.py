@@ -9,7 +9,7 @@ Scenarios:
 from __future__ import annotations
 
 from phiguard.core.control import Control, register
-from phiguard.core.lb_account import ACCOUNT_TYPE, iam, root_account
+from phiguard.core.lb_account import ACCOUNT_TYPE, root_account
 from phiguard.core.model import Action, Evaluation, ResourceRef, Trigger, Violation
 
 STEPS = (
@@ -32,7 +32,7 @@ class IamRootAccessKeyCheck(Control):
     triggers = (Trigger("aws.iam", "CreateAccessKey", root_account),)
 
     def evaluate(self, ref: ResourceRef) -> Evaluation:
-        summary = iam(self.clients).get_account_summary()["SummaryMap"]
+        summary = self.clients.iam().get_account_summary()["SummaryMap"]
         keys = int(summary.get("AccountAccessKeysPresent", 0))
         state = {"account_access_keys_present": keys}
         if not keys:

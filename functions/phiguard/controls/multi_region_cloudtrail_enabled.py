@@ -56,11 +56,11 @@ class MultiRegionCloudTrailEnabled(Control):
         )
 
     def remediate(self, ref: ResourceRef, evaluation: Evaluation) -> list[str]:
-        trails.cloudtrail(self.context, ref.region).update_trail(Name=ref.resource_id, IsMultiRegionTrail=True)
+        self.clients.cloudtrail(ref.region).update_trail(Name=ref.resource_id, IsMultiRegionTrail=True)
         return [v.fix for v in evaluation.fixable if v.fix]
 
     def revert(self, ref: ResourceRef, fixed: Result) -> list[str]:
         if fixed.state_before.get("multi_region"):
             raise NotRevertible("the trail was multi-region before; nothing was changed")
-        trails.cloudtrail(self.context, ref.region).update_trail(Name=ref.resource_id, IsMultiRegionTrail=False)
+        self.clients.cloudtrail(ref.region).update_trail(Name=ref.resource_id, IsMultiRegionTrail=False)
         return ["made the trail single-region again (as before the fix)"]

@@ -9,10 +9,12 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_acm import ACMClient
     from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_iam import IAMClient
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_s3 import S3Client
@@ -56,6 +58,13 @@ class Clients:
 
     def kms(self, region: str) -> KMSClient:
         return self._client("kms", region)  # type: ignore[no-any-return]
+
+    def acm(self, region: str) -> ACMClient:
+        return self._client("acm", region)  # type: ignore[no-any-return]
+
+    def iam(self) -> IAMClient:
+        """IAM is global: one client, no region."""
+        return self._client("iam", None)  # type: ignore[no-any-return]
 
     def cloudtrail(self, region: str) -> CloudTrailClient:
         return self._client("cloudtrail", region)  # type: ignore[no-any-return]

@@ -1,29 +1,18 @@
-"""Where load balancer and account-level API calls name their resource, and the ACM and IAM clients."""
+"""Where load balancer and account-level API calls name their resource."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from phiguard.core.aws import Clients
 from phiguard.core.events import items
 from phiguard.core.model import ApiCall, ResourceRef
 
 if TYPE_CHECKING:
-    from mypy_boto3_acm import ACMClient
-    from mypy_boto3_iam import IAMClient
+    pass
 
 LB_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 ACCOUNT_TYPE = "AWS::::Account"
 _LB_KINDS = (":loadbalancer/app/", ":loadbalancer/net/")
-
-
-def acm(clients: Clients, region: str) -> ACMClient:
-    return clients._client("acm", region)  # type: ignore[no-any-return]
-
-
-def iam(clients: Clients) -> IAMClient:
-    """IAM is global: one client, no region."""
-    return clients._client("iam", None)  # type: ignore[no-any-return]
 
 
 def tls_load_balancers(call: ApiCall) -> list[ResourceRef]:

@@ -16,7 +16,6 @@ from phiguard.core.control import Context, ResourceGone
 from phiguard.core.model import ApiCall, ResourceRef
 
 if TYPE_CHECKING:
-    from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_cloudtrail.type_defs import TrailTypeDef
 
 TRAIL = "AWS::CloudTrail::Trail"
@@ -28,10 +27,6 @@ _ARN = re.compile(
     r"^arn:(?P<partition>[\w-]+):cloudtrail:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):trail/(?P<name>.+)$"
 )
 _PARTITIONS = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"), ("us-iso-", "aws-iso"))
-
-
-def cloudtrail(context: Context, region: str) -> CloudTrailClient:
-    return context.clients.cloudtrail(region)
 
 
 def home_region(arn: str) -> str | None:
@@ -71,7 +66,9 @@ def resolve(context: Context, ref: ResourceRef) -> ResourceRef:
     """
     if not ref.by_name:
         return ref
-    found = cloudtrail(context, ref.region).describe_trails(trailNameList=[ref.resource_id], includeShadowTrails=True)
+    found = context.clients.cloudtrail(ref.region).describe_trails(
+        trailNameList=[ref.resource_id], includeShadowTrails=True
+    )
     matches = [t for t in found.get("trailList", []) if t.get("Name") == ref.resource_id and t.get("TrailARN")]
     matches.sort(key=lambda t: t.get("HomeRegion") != ref.region)
     if not matches:
@@ -85,7 +82,7 @@ def resolve(context: Context, ref: ResourceRef) -> ResourceRef:
 def read(context: Context, ref: ResourceRef) -> TrailTypeDef:
     """The trail's settings, read in its home region; a trail that is not there is ResourceGone."""
     try:
-        return cloudtrail(context, ref.region).get_trail(Name=ref.resource_id)["Trail"]
+        return context.clients.cloudtrail(ref.region).get_trail(Name=ref.resource_id)["Trail"]
     except ClientError as e:
         if _code(e) in GONE_CODES:
             raise ResourceGone(f"trail {ref.resource_id} does not exist") from e
@@ -94,7 +91,7 @@ def read(context: Context, ref: ResourceRef) -> TrailTypeDef:
 
 def is_logging(context: Context, ref: ResourceRef) -> bool:
     try:
-        return bool(cloudtrail(context, ref.region).get_trail_status(Name=ref.resource_id).get("IsLogging"))
+        return bool(context.clients.cloudtrail(ref.region).get_trail_status(Name=ref.resource_id).get("IsLogging"))
     except ClientError as e:
         if _code(e) in GONE_CODES:
             raise ResourceGone(f"trail {ref.resource_id} does not exist") from e
