@@ -38,7 +38,7 @@ def call(principal_type: str) -> ApiCall:
 
 def run(clients: Clients | None = None) -> Result:
     engine, _ = make_engine(clients=clients)
-    return engine.run(IamRootAccessKeyCheck(engine.context), ref("AWS::::Account", ACCOUNT), call("Root"))
+    return engine.run(IamRootAccessKeyCheck(engine.context), ref("AWS::::Account", ACCOUNT), call("Root").actor)
 
 
 def test_given_the_root_user_creates_an_access_key_then_a_person_is_told_the_steps() -> None:

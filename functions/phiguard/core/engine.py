@@ -28,6 +28,7 @@ from phiguard.core.events import MalformedEvent, api_call_from_event
 from phiguard.core.evidence import Evidence, NoEvidence
 from phiguard.core.model import (
     Action,
+    Actor,
     ApiCall,
     Evaluation,
     Mode,
@@ -170,20 +171,24 @@ class Engine:
                 response=call.response,
                 event_id=call.actor.event_id,
             )
-        results = [self._run_exactly_once(control, ref, call) for control, ref in work]
+        return self.handle_work(work, call.actor)
+
+    def handle_work(self, work: list[tuple[type[Control], ResourceRef]], actor: Actor) -> list[Result]:
+        """Run each (control, resource) of one event exactly once; raise at the end if any failed."""
+        results = [self._run_exactly_once(control, ref, actor) for control, ref in work]
         failed = [r for r in results if r.outcome is Outcome.FAILED or r.bookkeeping_error]
         if failed:
             raise RemediationFailed(failed)
         return results
 
-    def _run_exactly_once(self, control: type[Control], ref: ResourceRef, call: ApiCall) -> Result:
+    def _run_exactly_once(self, control: type[Control], ref: ResourceRef, actor: Actor) -> Result:
         """EventBridge delivers at least once: one (event, control, resource) is acted on once, and its
         evidence and message are completed once, even when a retry is what completes them."""
-        if self._decide_once is None or self._bookkeep_once is None or not call.actor.event_id:
-            return self.run(control(self.context), ref, call)
-        self._call = call
+        if self._decide_once is None or self._bookkeep_once is None or not actor.event_id:
+            return self.run(control(self.context), ref, actor)
+        self._actor = actor
         key: dict[str, Any] = {
-            "event_id": call.actor.event_id,
+            "event_id": actor.event_id,
             "control_id": control.control_id,
             "resource_type": ref.resource_type,
             "resource_id": ref.resource_id,
@@ -204,7 +209,7 @@ class Engine:
                 ref,
                 Outcome.NOT_APPLICABLE,
                 self.mode,
-                call.actor,
+                actor,
                 reason="being handled by another invocation",
                 bookkeeping_error="being handled by another invocation: retry later",
             )
@@ -218,7 +223,7 @@ class Engine:
 
     def _keyed_decision(self, key: dict[str, Any]) -> Result:
         ref = ResourceRef(key["resource_type"], key["resource_id"], key["region"], key["account_id"], key["by_name"])
-        result = self.decide(get_control(key["control_id"])(self.context), ref, self._call)
+        result = self.decide(get_control(key["control_id"])(self.context), ref, self._actor)
         if result.outcome is Outcome.FAILED:
             raise _NotDone(result)
         return result
@@ -229,11 +234,11 @@ class Engine:
             raise _NotDone(result)  # not remembered: the retry completes the evidence and the message
         return result
 
-    def run(self, control: Control, ref: ResourceRef, call: ApiCall | None) -> Result:
+    def run(self, control: Control, ref: ResourceRef, actor: Actor | None) -> Result:
         """Evaluate one resource against one control, fix it if allowed, record and notify what happened."""
-        return self._finish(self.decide(control, ref, call))
+        return self._finish(self.decide(control, ref, actor))
 
-    def decide(self, control: Control, ref: ResourceRef, call: ApiCall | None) -> Result:
+    def decide(self, control: Control, ref: ResourceRef, actor: Actor | None) -> Result:
         """Evaluate, and fix when the mode, exemptions and the brake allow; no evidence, no message yet."""
         result = Result(
             control_id=control.control_id,
@@ -242,7 +247,7 @@ class Engine:
             resource=ref,
             outcome=Outcome.COMPLIANT,
             mode=self.mode,
-            actor=call.actor if call else None,
+            actor=actor,
         )
         log: dict[str, Any] = {
             "control_id": control.control_id,

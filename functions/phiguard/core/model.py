@@ -241,6 +241,41 @@ class Result:
         )
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One read-only verdict of a scan: a control on a resource, or why it could not be judged."""
+
+    control_id: str
+    title: str
+    hipaa: tuple[str, ...]
+    action: Action
+    resource: ResourceRef
+    status: Status | None  # None: the resource could not be evaluated; error says why
+    violations: tuple[Violation, ...] = ()
+    reason: str = ""
+    error: str | None = None
+    exemption: str | None = None  # an honoured exemption: non-compliant, left alone on purpose
+
+    def to_json(self) -> JsonDict:
+        return {
+            "control_id": self.control_id,
+            "title": self.title,
+            "hipaa": list(self.hipaa),
+            "action": str(self.action),
+            "resource": {
+                "type": self.resource.resource_type,
+                "id": self.resource.resource_id,
+                "region": self.resource.region,
+                "account_id": self.resource.account_id,
+            },
+            "status": None if self.status is None else str(self.status),
+            "violations": [_violation_json(v) for v in self.violations],
+            "reason": self.reason,
+            "error": self.error,
+            "exemption": self.exemption,
+        }
+
+
 def _violation_from(data: JsonDict) -> Violation:
     return Violation(
         data["summary"], data.get("fix"), dict(data.get("detail", {})), tuple(data.get("manual_steps", []))
