@@ -68,6 +68,7 @@ class IamPasswordPolicy(Control):
     control_id = "iam-password-policy"
     title = "The account password policy meets the HIPAA baseline"
     resource_type = ACCOUNT_TYPE
+    account_wide = True
     hipaa = ("164.308(a)(5)(ii)(D)", "164.312(d)")
     action = Action.FIX
     permissions = (

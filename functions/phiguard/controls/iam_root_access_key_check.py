@@ -26,6 +26,7 @@ class IamRootAccessKeyCheck(Control):
     control_id = "iam-root-access-key-check"
     title = "The root user has no access keys"
     resource_type = ACCOUNT_TYPE
+    account_wide = True
     hipaa = ("164.312(a)(1)", "164.312(a)(2)(i)")
     action = Action.NOTIFY
     permissions = ("iam:GetAccountSummary",)

@@ -58,6 +58,7 @@ class RdsStorageEncrypted(Control):
     control_id = "rds-storage-encrypted"
     title = "RDS storage is encrypted at rest"
     resource_type = rds.INSTANCE  # and AWS::RDS::DBCluster, from CreateDBCluster
+    sweep_types = (rds.INSTANCE, rds.CLUSTER)
     hipaa = ("164.312(a)(2)(iv)", "164.312(e)(2)(ii)")
     action = Action.NOTIFY
     permissions = ("rds:DescribeDBInstances", "rds:DescribeDBClusters")

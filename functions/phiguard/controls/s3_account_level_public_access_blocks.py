@@ -31,6 +31,7 @@ class S3AccountLevelPublicAccessBlocks(Control):
     control_id = "s3-account-level-public-access-blocks"
     title = "S3 account-level Block Public Access is on (all four flags)"
     resource_type = "AWS::::Account"
+    account_wide = True
     hipaa = ("164.308(a)(3)(i)", "164.312(a)(1)", "164.312(e)(1)")
     action = Action.FIX
     permissions = ("s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock")

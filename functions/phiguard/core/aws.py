@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -16,10 +17,12 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3control import S3ControlClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sts import STSClient
 
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 6}, connect_timeout=5, read_timeout=20)
 
@@ -30,13 +33,15 @@ class Clients:
     def __init__(self, session: boto3.session.Session | None = None) -> None:
         self._session = session
         self._cache: dict[tuple[str, str | None], Any] = {}
+        self._lock = threading.Lock()  # clients are thread-safe once made; making them is not (the sweep's threads)
 
     def _client(self, service: str, region: str | None) -> Any:
         key = (service, region)
-        if key not in self._cache:
-            session = self._session or boto3.session.Session()
-            self._cache[key] = session.client(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
-        return self._cache[key]
+        with self._lock:
+            if key not in self._cache:
+                session = self._session or boto3.session.Session()
+                self._cache[key] = session.client(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
+            return self._cache[key]
 
     def ec2(self, region: str) -> EC2Client:
         return self._client("ec2", region)  # type: ignore[no-any-return]
@@ -68,6 +73,12 @@ class Clients:
 
     def cloudtrail(self, region: str) -> CloudTrailClient:
         return self._client("cloudtrail", region)  # type: ignore[no-any-return]
+
+    def lambda_(self, region: str | None = None) -> LambdaClient:
+        return self._client("lambda", region)  # type: ignore[no-any-return]
+
+    def sts(self, region: str | None = None) -> STSClient:
+        return self._client("sts", region)  # type: ignore[no-any-return]
 
     def s3control(self, region: str) -> S3ControlClient:
         client = self._client("s3control", region)

@@ -37,6 +37,12 @@ class Control(ABC):
     permissions: ClassVar[tuple[str, ...]]  # every IAM action evaluate() and remediate() use
     triggers: ClassVar[tuple[Trigger, ...]]
     schedule_only: ClassVar[bool] = False  # drift that no API call causes (time passing): the sweep evaluates it
+    sweep_types: ClassVar[tuple[str, ...]] = ()  # what the sweep lists for it, when more than resource_type
+    account_wide: ClassVar[bool] = False  # one setting for the whole account: the sweep judges it in one region
+
+    @classmethod
+    def swept_types(cls) -> tuple[str, ...]:
+        return cls.sweep_types or (cls.resource_type,)
 
     def __init__(self, context: Context) -> None:
         self.context = context

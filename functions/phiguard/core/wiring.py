@@ -6,10 +6,11 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from phiguard.core.aws import Clients
 from phiguard.core.brake import Brake
-from phiguard.core.control import Context
+from phiguard.core.control import Context, all_controls
 from phiguard.core.engine import Engine
 from phiguard.core.evidence import DynamoEvidence, Evidence, NoEvidence
 from phiguard.core.settings import Settings
+from phiguard.core.sweep import Sweep, Walker
 from phiguard.notify.sns import SnsPublisher
 
 
@@ -29,3 +30,16 @@ def build_engine(settings: Settings, clients: Clients | None = None) -> Engine:
         brake=Brake(clients, state, settings.brake_max_fixes, settings.brake_window_seconds) if state else None,
         idempotency=DynamoDBPersistenceLayer(table_name=state) if state else None,
     )
+
+
+def build_sweep(engine: Engine, account_id: str, region: str) -> Sweep:
+    """The scheduled sweep over the settings' regions (the function's own region when none are set)."""
+    settings = engine.context.settings
+    walker = Walker(
+        engine.context.clients,
+        account_id,
+        settings.sweep_regions or (region,),
+        all_controls(),
+        settings.sweep_concurrency,
+    )
+    return Sweep(engine, walker, settings.sweep_margin_seconds)

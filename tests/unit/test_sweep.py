@@ -1,0 +1,207 @@
+"""The sweep and the read-only walk: every resource of every control's type, against moto state.
+
+Scenarios
+- Given drifted and compliant resources, when the account is walked read-only, then each drift is a
+  non-compliant finding and nothing changes.
+- Given drifts, when the sweep runs, then each is fixed, each fix is notified on its own and one summary
+  lists what still needs a person.
+- Given more pages than time, when the sweep runs short of time, then it hands its cursors on and the next
+  invocation finishes the account, each resource judged once.
+- Given AccessDenied on one service's listing, then the sweep reports it and judges the rest.
+- Given a region the account has not enabled, then it is skipped and reported.
+- Given a resource deleted between listing and judging, then it is not applicable, never a failure.
+- Given an empty account, then the walk ends with nothing but the account-level settings.
+- Given account-wide settings and two regions, then they are judged once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from helpers import ACCOUNT, REGION, FaultyClients, authorize, group, make_engine, vpc
+from phiguard.core import inventory
+from phiguard.core.aws import Clients
+from phiguard.core.control import Control, all_controls, get_control
+from phiguard.core.model import Finding, Mode, Outcome, ResourceRef, Status
+from phiguard.core.sweep import SWEEP_KEY, Sweep, Walker
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+
+def world() -> dict[str, str]:
+    s3 = boto3.client("s3")
+    for name in ("phi-plain", "phi-encrypted"):
+        s3.create_bucket(Bucket=name)
+    s3.put_bucket_encryption(
+        Bucket="phi-encrypted",
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]
+        },
+    )
+    vpc_id = vpc()
+    open_group = group(vpc_id, "web")
+    authorize(open_group, 22, cidrs=("0.0.0.0/0",))
+    return {"vpc": vpc_id, "open_group": open_group}
+
+
+def controls(*ids: str) -> list[type[Control]]:
+    return [get_control(i) for i in ids]
+
+
+def walker(clients: Clients | None = None, regions: tuple[str, ...] = (REGION,), ids: tuple[str, ...] = ()) -> Walker:
+    chosen = controls(*ids) if ids else all_controls()
+    return Walker(clients or Clients(), ACCOUNT, regions, chosen, concurrency=4)
+
+
+def scan(w: Walker) -> list[Finding]:
+    engine, _ = make_engine(Mode.ENFORCE)
+    findings, _ = w.walk(lambda control, ref: engine.assess(control(engine.context), ref))
+    return findings
+
+
+def verdicts(findings: list[Finding], control_id: str) -> dict[str, Status | None]:
+    return {f.resource.resource_id: f.status for f in findings if f.control_id == control_id}
+
+
+def test_given_drifted_and_compliant_resources_when_walked_read_only_then_each_drift_is_a_finding() -> None:
+    ids = world()
+
+    findings = scan(walker(ids=("s3-default-encryption-kms", "vpc-sg-restricted-ports")))
+
+    assert verdicts(findings, "s3-default-encryption-kms") == {
+        "phi-plain": Status.NON_COMPLIANT,
+        "phi-encrypted": Status.COMPLIANT,
+    }
+    assert verdicts(findings, "vpc-sg-restricted-ports")[ids["open_group"]] is Status.NON_COMPLIANT
+    assert _bucket_encryption("phi-plain") == "ServerSideEncryptionConfigurationNotFoundError"  # nothing changed
+
+
+def _bucket_encryption(name: str) -> Any:
+    try:
+        return boto3.client("s3").get_bucket_encryption(Bucket=name)
+    except boto3.client("s3").exceptions.ClientError as e:
+        return e.response["Error"]["Code"]
+
+
+def test_given_drifts_when_the_sweep_runs_then_each_is_fixed_and_one_summary_is_sent() -> None:
+    ids = world()
+    engine, inbox = make_engine(Mode.ENFORCE, s3_kms_key_id="alias/phi")
+    sweep = Sweep(engine, walker(ids=("s3-default-encryption-kms", "vpc-sg-restricted-ports", "encrypted-volumes")), 5)
+    boto3.client("ec2").create_volume(AvailabilityZone=f"{REGION}a", Size=8)  # unencrypted: notify-only
+
+    outcome = sweep.handle({"source": "aws.events", "detail-type": "Scheduled Event"}, lambda: 900.0, _no_hand_off)
+
+    assert outcome["done"] is True
+    assert outcome["outcomes"]["remediated"] == 2
+    assert outcome["outcomes"]["needs_attention"] == 1
+    assert _bucket_encryption("phi-plain")["ServerSideEncryptionConfiguration"]["Rules"]
+    assert sorted(r.control_id for r in inbox.results) == ["s3-default-encryption-kms", "vpc-sg-restricted-ports"]
+    assert all(r.outcome is Outcome.REMEDIATED for r in inbox.results)
+    [(subject, text, severity)] = inbox.alerts
+    assert "1 finding(s) need attention" in subject
+    assert "encrypted-volumes" in text and severity == "warning"
+    assert ids["open_group"]
+
+
+def _no_hand_off(payload: dict[str, Any]) -> None:
+    raise AssertionError(f"the sweep should have finished: {payload}")
+
+
+def test_given_more_pages_than_time_when_short_of_time_then_the_next_invocation_finishes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(inventory, "PAGE_SIZE", 2)
+    s3 = boto3.client("s3")
+    for i in range(5):
+        s3.create_bucket(Bucket=f"phi-bucket-{i}")
+    engine, inbox = make_engine(Mode.ENFORCE)
+    sweep = Sweep(engine, walker(ids=("s3-bucket-versioning-enabled",)), margin_seconds=60)
+    clock = iter([900.0, 30.0])  # time for one page, then short of time
+    handed: list[dict[str, Any]] = []
+
+    first = sweep.handle({}, lambda: next(clock, 30.0), handed.append)
+
+    assert first["done"] is False
+    [payload] = handed
+    json.dumps(payload)  # travels as a Lambda payload
+    assert payload[SWEEP_KEY]["cursors"][0]["token"]
+    second = sweep.handle(payload, lambda: 900.0, _no_hand_off)
+    assert second["done"] is True
+    assert second["sweep_id"] == first["sweep_id"] and second["part"] == 2
+    assert second["outcomes"] == {"remediated": 5}
+    assert sorted(r.resource.resource_id for r in inbox.results) == [f"phi-bucket-{i}" for i in range(5)]
+
+
+def test_given_access_denied_on_one_service_then_it_is_reported_and_the_rest_is_judged() -> None:
+    world()
+    clients = FaultyClients()
+    clients.fail("DescribeSecurityGroups", "UnauthorizedOperation", "You are not authorized")
+
+    engine, _ = make_engine(Mode.ENFORCE, clients=clients)
+    w = walker(clients, ids=("s3-default-encryption-kms", "vpc-sg-restricted-ports"))
+    findings, problems = w.walk(lambda control, ref: engine.assess(control(engine.context), ref))
+
+    assert verdicts(findings, "s3-default-encryption-kms")["phi-plain"] is Status.NON_COMPLIANT
+    [problem] = problems
+    assert problem.resource_type == "AWS::EC2::SecurityGroup"
+    assert "ec2:DescribeSecurityGroups" in problem.error
+
+
+def test_given_throttling_that_outlasts_the_retries_then_the_resource_could_not_be_evaluated() -> None:
+    boto3.client("s3").create_bucket(Bucket="phi-plain")
+    clients = FaultyClients()
+    clients.fail("GetBucketEncryption", "SlowDown", "Please reduce your request rate.", 503)
+
+    engine, _ = make_engine(Mode.ENFORCE, clients=clients)
+    findings, _ = walker(clients, ids=("s3-default-encryption-kms",)).walk(
+        lambda control, ref: engine.assess(control(engine.context), ref)
+    )
+
+    [finding] = findings
+    assert finding.status is None and finding.error and "SlowDown" in finding.error
+
+
+def test_given_a_region_not_enabled_then_it_is_skipped_and_reported() -> None:
+    w = walker(regions=(REGION, "ap-east-1"), ids=("s3-bucket-versioning-enabled",))
+
+    cursors, problems = w.start()
+
+    assert {c.region for c in cursors} == {REGION}
+    [problem] = problems
+    assert problem.region == "ap-east-1" and problem.skipped_region
+
+
+def test_given_a_resource_deleted_between_listing_and_judging_then_it_is_not_applicable() -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="phi-short-lived")
+    engine, inbox = make_engine(Mode.ENFORCE)
+
+    def judge_after_deletion(control: type[Control], ref: ResourceRef) -> Any:
+        s3.delete_bucket(Bucket=ref.resource_id)
+        return engine.run(control(engine.context), ref, None)
+
+    results, problems = walker(ids=("s3-bucket-versioning-enabled",)).walk(judge_after_deletion)
+
+    assert [r.outcome for r in results] == [Outcome.NOT_APPLICABLE]
+    assert not problems and not inbox.results
+
+
+def test_given_an_empty_account_then_only_account_settings_are_judged() -> None:
+    findings = scan(walker())
+
+    assert {f.resource.resource_type for f in findings} <= {"AWS::::Account", "AWS::EC2::VPC", "AWS::EC2::Subnet",
+                                                             "AWS::EC2::SecurityGroup", "AWS::KMS::Key"}  # fmt: skip
+    assert all(f.error is None for f in findings), [f.error for f in findings if f.error]
+
+
+def test_given_two_regions_then_account_wide_settings_are_judged_once_and_regional_ones_in_each() -> None:
+    findings = scan(walker(regions=(REGION, "eu-west-1"), ids=("iam-password-policy", "ec2-ebs-encryption-by-default")))
+
+    assert [f.resource.region for f in findings if f.control_id == "iam-password-policy"] == [REGION]
+    assert sorted(f.resource.region for f in findings if f.control_id == "ec2-ebs-encryption-by-default") == [
+        "eu-west-1",
+        REGION,
+    ]
