@@ -31,6 +31,7 @@ from phiguard.core.model import (
     Actor,
     ApiCall,
     Evaluation,
+    Finding,
     Mode,
     Outcome,
     ResourceRef,
@@ -433,6 +434,31 @@ class Engine:
             problem = f"notification not sent: {type(e).__name__}: {e}"
             result = replace(result, bookkeeping_error="; ".join(filter(None, [result.bookkeeping_error, problem])))
         return result
+
+    def assess(self, control: Control, ref: ResourceRef) -> Finding:
+        """Read-only: judge one resource, with any exemption; changes, records and notifies nothing."""
+        finding = Finding(control.control_id, control.title, control.hipaa, control.action, ref, None)
+        try:
+            ref = control.resolve(ref)
+            finding = replace(finding, resource=ref)
+            evaluation = control.evaluate(ref)
+            finding = replace(
+                finding, status=evaluation.status, violations=evaluation.violations, reason=evaluation.reason
+            )
+            if evaluation.status is Status.NON_COMPLIANT:
+                verdict = self.exemption_for(control, ref)
+                if verdict and verdict.honoured:
+                    finding = replace(finding, exemption=verdict.note)
+        except ResourceGone as e:
+            return replace(finding, status=Status.NOT_APPLICABLE, reason=str(e))
+        except ClientError as e:
+            code = e.response["Error"]["Code"]
+            if code in GONE_CODES:
+                return replace(finding, status=Status.NOT_APPLICABLE, reason=f"resource gone ({code})")
+            return replace(finding, status=None, error=_describe_client_error(e, control))
+        except Exception as e:  # noqa: BLE001 - one resource that cannot be judged must not stop a scan
+            return replace(finding, status=None, error=f"{type(e).__name__}: {e}")
+        return finding
 
 
 def compact_json(result: Result, limit: int = 250_000) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from phiguard.core.exemptions import parse_list
 from phiguard.core.model import Mode
 
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 
 class SettingsError(ValueError):
@@ -59,6 +60,11 @@ class Settings:
         "ELBSecurityPolicy-FS-1-2-Res-2020-10",
     )
     hipaa_eligible_services: tuple[str, ...] = ()  # extra eligible event sources; the shipped list is data
+    slack_webhook_secret_arn: str | None = None  # Secrets Manager secret holding the Slack webhook URL
+    allow_loopback_webhook: bool = False  # local runs only: also accept http://127.0.0.1, ::1, localhost
+    sweep_regions: tuple[str, ...] = ()  # regions the sweep and `phiguard scan` walk; () = the current one
+    sweep_concurrency: int = 8  # resources judged at once; adaptive retries pace each client on throttling
+    sweep_margin_seconds: int = 120  # a sweep invocation hands the rest on when less time than this is left
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,7 +105,20 @@ class Settings:
             accepted_tls_policies=tuple(_items(env, "PHIGUARD_ACCEPTED_TLS_POLICIES"))
             or defaults.accepted_tls_policies,
             hipaa_eligible_services=tuple(_items(env, "PHIGUARD_HIPAA_ELIGIBLE_SERVICES")),
+            slack_webhook_secret_arn=_arn(env, "PHIGUARD_SLACK_WEBHOOK_SECRET_ARN"),
+            allow_loopback_webhook=_flag(env, "PHIGUARD_ALLOW_LOOPBACK_WEBHOOK", defaults.allow_loopback_webhook),
+            sweep_regions=_regions(env, "PHIGUARD_SWEEP_REGIONS"),
+            sweep_concurrency=_positive(env, "PHIGUARD_SWEEP_CONCURRENCY", defaults.sweep_concurrency),
+            sweep_margin_seconds=_positive(env, "PHIGUARD_SWEEP_MARGIN_SECONDS", defaults.sweep_margin_seconds),
         )
+
+
+def _regions(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    values = _items(env, name)
+    for value in values:
+        if not _REGION.match(value):
+            raise SettingsError(f"{name} has {value!r}, which is not an AWS region name (such as us-east-1)")
+    return tuple(dict.fromkeys(values))
 
 
 def _cidrs(env: Mapping[str, str], name: str) -> tuple[str, ...]:
