@@ -1,4 +1,4 @@
-"""`phiguard`: evidence for auditors, undo for people, replay for failed events.
+"""`phiguard`: the account's HIPAA posture (scan, fix, report), evidence for auditors, undo, replay.
 
 Works against any account or endpoint with the standard AWS credential chain: --profile, --region,
 and --endpoint-url (for moto or another emulator).
@@ -29,6 +29,8 @@ from phiguard.core.settings import Settings
 from phiguard.core.tags import merge_tags, read_tags
 from phiguard.core.wiring import build_engine
 
+from phiguard_cli import posture
+
 CSV_COLUMNS = (
     "evidence_id", "recorded_at", "kind", "account_id", "region", "resource_type", "resource_id", "control_id",
     "hipaa", "mode", "outcome", "actor", "event_name", "event_time", "event_id", "violations", "changes", "error",
@@ -48,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
     try:
         return int(args.command(args, Clients(session), session))
-    except CliError as e:
+    except (CliError, posture.UsageError) as e:
         print(f"phiguard: {e}", file=sys.stderr)
         return 2
     except (ClientError, BotoCoreError) as e:
@@ -98,6 +100,7 @@ def parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--max", type=int, default=100, help="at most this many events (default 100)")
     replay.set_defaults(command=replay_command)
+    posture.register(commands)
     return top
 
 
@@ -377,5 +380,11 @@ def _redrive(event: dict[str, Any], engine: Any, lambda_client: Any, function: s
     return True, payload
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console script: logs quiet and on standard error, so output stays readable and parseable."""
+    posture.quiet_logs()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    cli()

@@ -115,6 +115,19 @@ def account_public_access_block(on: bool) -> None:
     Clients().s3control(REGION).put_public_access_block(AccountId=ACCOUNT_ID, PublicAccessBlockConfiguration=flags)
 
 
+def remove_default_vpc(ec2: Any) -> None:
+    """A PHI account keeps no default VPC (AWS Foundational Security Best Practices); the emulator makes one."""
+    for vpc in ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]:
+        vpc_id = vpc["VpcId"]
+        for subnet in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]:
+            ec2.delete_subnet(SubnetId=subnet["SubnetId"])
+        gateways = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])
+        for gateway in gateways["InternetGateways"]:
+            ec2.detach_internet_gateway(InternetGatewayId=gateway["InternetGatewayId"], VpcId=vpc_id)
+            ec2.delete_internet_gateway(InternetGatewayId=gateway["InternetGatewayId"])
+        ec2.delete_vpc(VpcId=vpc_id)
+
+
 def build() -> RefArch:
     ec2, s3, kms = boto3.client("ec2"), boto3.client("s3"), boto3.client("kms")
     elbv2, rds, acm = boto3.client("elbv2"), boto3.client("rds"), boto3.client("acm")
@@ -125,6 +138,7 @@ def build() -> RefArch:
     for key in (key_arn, backup_key_arn):
         kms.enable_key_rotation(KeyId=key)
     ec2.enable_ebs_encryption_by_default()
+    remove_default_vpc(ec2)
 
     vpc_id = ec2.create_vpc(CidrBlock=VPC_CIDR, TagSpecifications=[{"ResourceType": "vpc", "Tags": _tag("phi-vpc")}])[
         "Vpc"

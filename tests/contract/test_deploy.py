@@ -55,8 +55,11 @@ def create_stack(parameters: dict[str, str]) -> dict[str, Any]:
     return dict(cfn.describe_stacks(StackName="phiguard")["Stacks"][0])
 
 
+SLACK_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:phiguard/slack-AbCdEf"
+
+
 def test_the_translated_template_creates_cleanly() -> None:
-    parameters = {"Mode": "enforce", "NotificationEmail": "security@example.com"}
+    parameters = {"Mode": "enforce", "NotificationEmail": "security@example.com", "SlackWebhookSecretArn": SLACK_SECRET}
     template = transformed(parameters)
     stack = create_stack(parameters)
 
@@ -74,15 +77,52 @@ def test_the_translated_template_creates_cleanly() -> None:
 def test_the_deployed_function_is_wired_to_its_role_topic_and_rules() -> None:
     create_stack({"Mode": "enforce"})
 
-    [function] = boto3.client("lambda").list_functions()["Functions"]
+    functions = {f["Handler"]: f for f in boto3.client("lambda").list_functions()["Functions"]}
+    function = functions["phiguard.handlers.remediate.lambda_handler"]
     variables = function["Environment"]["Variables"]
     assert variables["PHIGUARD_MODE"] == "enforce"
     assert variables["PHIGUARD_SELF_ROLE_ARNS"] == function["Role"]
     assert variables["PHIGUARD_TOPIC_ARN"] == boto3.client("sns").list_topics()["Topics"][0]["TopicArn"]
     assert function["Runtime"] == "python3.12"
-    rules = boto3.client("events").list_rules()["Rules"]
-    assert len(rules) == len(event_rules(load_template()))
-    for rule in rules:
-        targets = boto3.client("events").list_targets_by_rule(Rule=rule["Name"])["Targets"]
-        assert [t["Arn"] for t in targets] == [function["FunctionArn"]]
-        assert json.loads(rule["EventPattern"])["detail"]["errorCode"] == [{"exists": False}]
+    events = boto3.client("events")
+    rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
+    targets = {name: [t["Arn"] for t in events.list_targets_by_rule(Rule=name)["Targets"]] for name in rules}
+    routing = [name for name in rules if targets[name] == [function["FunctionArn"]]]
+    assert len(routing) == len(event_rules(load_template()))
+    for name in routing:
+        assert "EventPattern" in rules[name]
+
+
+def test_the_deployed_sweep_runs_on_its_schedule_with_the_remediation_settings() -> None:
+    create_stack({"Mode": "enforce", "SweepSchedule": "rate(12 hours)", "SweepRegions": "us-east-1,eu-west-1"})
+
+    functions = {f["Handler"]: f for f in boto3.client("lambda").list_functions()["Functions"]}
+    sweep = functions["phiguard.handlers.sweep.lambda_handler"]
+    remediation = functions["phiguard.handlers.remediate.lambda_handler"]
+    assert sweep["FunctionName"] == "phiguard-sweep"  # the name its role may invoke (SweepHandsOn)
+    assert sweep["Role"] == remediation["Role"]
+    shared = remediation["Environment"]["Variables"]
+    assert {k: v for k, v in sweep["Environment"]["Variables"].items() if k in shared} == shared
+    assert sweep["Environment"]["Variables"]["PHIGUARD_SWEEP_REGIONS"] == "us-east-1,eu-west-1"
+    events = boto3.client("events")
+    [scheduled] = [r for r in events.list_rules()["Rules"] if r.get("ScheduleExpression")]
+    assert scheduled["ScheduleExpression"] == "rate(12 hours)"
+    assert [t["Arn"] for t in events.list_targets_by_rule(Rule=scheduled["Name"])["Targets"]] == [sweep["FunctionArn"]]
+
+
+def test_without_a_webhook_secret_the_stack_has_no_slack_notifier() -> None:
+    template = transformed({"Mode": "enforce"})
+    create_stack({"Mode": "enforce"})
+
+    slack = {n for n, r in template["Resources"].items() if r.get("Condition") == "HasSlackWebhook"}
+    assert {"SlackNotifierFunction", "SlackNotifierRole", "SlackFailureQueue"} <= slack
+    # SAM carries the condition to what it generates: the subscription, the permission, the invoke config
+    assert {n for n in template["Resources"] if n.startswith("Slack")} == slack
+    assert {r["Type"] for n, r in template["Resources"].items() if n in slack} >= {
+        "AWS::SNS::Subscription",
+        "AWS::Lambda::Permission",
+        "AWS::Lambda::EventInvokeConfig",
+    }
+    created = boto3.client("cloudformation").list_stack_resources(StackName="phiguard")["StackResourceSummaries"]
+    assert not slack & {r["LogicalResourceId"] for r in created}
+    assert [q for q in boto3.client("sqs").list_queues().get("QueueUrls", []) if "Slack" in q] == []

@@ -12,6 +12,7 @@ Scenarios
 - Given a resource deleted between listing and judging, then it is not applicable, never a failure.
 - Given an empty account, then the walk ends with nothing but the account-level settings.
 - Given account-wide settings and two regions, then they are judged once.
+- Given a trail, then it is judged once, in its home region.
 """
 
 from __future__ import annotations
@@ -204,4 +205,15 @@ def test_given_two_regions_then_account_wide_settings_are_judged_once_and_region
     assert sorted(f.resource.region for f in findings if f.control_id == "ec2-ebs-encryption-by-default") == [
         "eu-west-1",
         REGION,
+    ]
+
+
+def test_given_a_trail_then_it_is_judged_once_in_its_home_region() -> None:
+    boto3.client("s3").create_bucket(Bucket="phi-trail-logs")
+    arn = boto3.client("cloudtrail").create_trail(Name="phi-audit", S3BucketName="phi-trail-logs")["TrailARN"]
+
+    findings = scan(walker(regions=(REGION, "eu-west-1"), ids=("cloud-trail-log-file-validation-enabled",)))
+
+    assert [(f.resource.resource_id, f.resource.region, f.status) for f in findings] == [
+        (arn, REGION, Status.NON_COMPLIANT)
     ]

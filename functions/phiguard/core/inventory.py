@@ -39,8 +39,11 @@ Page = tuple[list[str], str | None]  # resource ids, and the token of the next p
 Lister = Callable[[Clients, str, str, str | None], Page]
 
 
-def _paged(client: Any, operation: str, key: str, field: str, token: str | None, **kwargs: Any) -> Page:
-    config: dict[str, Any] = {"MaxItems": PAGE_SIZE, "PageSize": PAGE_SIZE}
+def _paged(
+    client: Any, operation: str, key: str, field: str, token: str | None, *, sized: bool = True, **kwargs: Any
+) -> Page:
+    """One page; `sized` False for the few APIs that take no page size (botocore then refuses PageSize)."""
+    config: dict[str, Any] = {"MaxItems": PAGE_SIZE, **({"PageSize": PAGE_SIZE} if sized else {})}
     if token:
         config["StartingToken"] = token
     result = client.get_paginator(operation).paginate(**kwargs, PaginationConfig=config).build_full_result()
@@ -73,7 +76,7 @@ def _reservations(ec2: Any, token: str | None) -> tuple[list[dict[str, Any]], st
 
 
 def _trails(clients: Clients, region: str, account_id: str, token: str | None) -> Page:
-    arns, next_token = _paged(clients.cloudtrail(region), "list_trails", "Trails", "TrailARN", token)
+    arns, next_token = _paged(clients.cloudtrail(region), "list_trails", "Trails", "TrailARN", token, sized=False)
     return [a for a in arns if trails.home_region(a) == region], next_token  # each trail once, in its home
 
 

@@ -123,7 +123,7 @@ class Walker:
         return visited, (replace(cursor, token=token) if token else None), None
 
     def walk(
-        self, visit: Callable[[type[Control], ResourceRef], T], on_page: Callable[[int], None] | None = None
+        self, visit: Callable[[type[Control], ResourceRef], T], on_page: Callable[[int], object] | None = None
     ) -> tuple[list[T], list[Problem]]:
         """The whole account in one go (the CLI): every cursor to its last page."""
         cursors, problems = self.start()
