@@ -175,7 +175,48 @@ CASES: dict[str, tuple[Callable[[], dict[str, str]], list[tuple[str, str]]]] = {
         lambda: {"volume": boto3.client("ec2").create_volume(AvailabilityZone="us-east-1a", Size=8)["VolumeId"]},
         [("encrypted-volumes", "needs_attention")],
     ),
+    # A service that is not HIPAA-eligible: the call itself is the evidence, nothing is read from AWS.
+    "managedblockchain-create-network.json": (lambda: {}, [("hipaa-eligible-services-only", "needs_attention")]),
+    # AWS Config: an item names a resource that every control of its type re-reads live.
+    "config-item-change-s3-bucket.json": (
+        bucket("AES256"),
+        [
+            ("s3-default-encryption-kms", "remediated"),
+            ("s3-bucket-level-public-access-prohibited", "remediated"),
+            ("s3-bucket-ssl-requests-only", "remediated"),
+            ("s3-bucket-versioning-enabled", "remediated"),
+            ("s3-bucket-logging-enabled", "needs_attention"),
+        ],
+    ),
+    "config-item-change-oversized-security-group.json": (
+        world_open_group({"port": 22, "cidrs": ("0.0.0.0/0",)}),
+        [
+            ("vpc-sg-restricted-ports", "remediated"),
+            ("bastion-ssh-from-allowed-cidrs", "not_applicable"),
+            ("db-ingress-from-app-tier-only", "not_applicable"),
+            ("db-no-bastion-access", "not_applicable"),
+            ("vpc-default-security-group-closed", "not_applicable"),
+        ],
+    ),
+    # A drifted bucket of that name exists, yet nothing acts on an item whose resource Config saw deleted.
+    "config-item-change-deleted.json": (bucket(None), []),
+    "config-compliance-change-conformance-pack.json": (
+        lambda: {**bucket(None)(), **conformance_pack_rule()},
+        [("s3-bucket-ssl-requests-only", "remediated")],  # the rule's control only, not every bucket control
+    ),
+    "config-compliance-change-unknown-rule.json": (bucket(None), []),
 }
+
+
+def conformance_pack_rule() -> dict[str, str]:
+    boto3.client("config").put_config_rule(
+        ConfigRule={
+            "ConfigRuleName": "s3-bucket-ssl-requests-only-conformance-pack-abcd1234",
+            "Source": {"Owner": "AWS", "SourceIdentifier": "S3_BUCKET_SSL_REQUESTS_ONLY"},
+            "Scope": {"ComplianceResourceTypes": ["AWS::S3::Bucket"]},
+        }
+    )
+    return {}
 
 
 def scheduled_key() -> str:

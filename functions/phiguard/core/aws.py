@@ -12,6 +12,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_acm import ACMClient
     from mypy_boto3_cloudtrail import CloudTrailClient
+    from mypy_boto3_config import ConfigServiceClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
@@ -73,6 +74,9 @@ class Clients:
 
     def cloudtrail(self, region: str) -> CloudTrailClient:
         return self._client("cloudtrail", region)  # type: ignore[no-any-return]
+
+    def config(self, region: str) -> ConfigServiceClient:
+        return self._client("config", region)  # type: ignore[no-any-return]
 
     def lambda_(self, region: str | None = None) -> LambdaClient:
         return self._client("lambda", region)  # type: ignore[no-any-return]

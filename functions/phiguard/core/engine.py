@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.serialization.custom_dict impor
 from aws_lambda_powertools.utilities.parameters import get_parameter
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from phiguard.core import exemptions
+from phiguard.core import config_events, exemptions
 from phiguard.core.brake import Brake
 from phiguard.core.control import Context, Control, ResourceGone, get_control, triggered_by
 from phiguard.core.events import MalformedEvent, api_call_from_event
@@ -127,9 +127,13 @@ class Engine:
         return self.context.settings.mode
 
     def handle_event(self, event: Mapping[str, Any]) -> list[Result]:
-        """One EventBridge CloudTrail event: which controls care, on which resources, and run them."""
+        """One EventBridge event, a CloudTrail API call or an AWS Config change: which controls care, on which
+        resources, and run them."""
         metrics.add_metric(name="EventsReceived", unit=MetricUnit.Count, value=1)
         try:
+            if config_events.is_config_event(event):
+                work, actor = config_events.work_from_event(event, self.context.clients)
+                return self.handle_work(work, actor)
             call = api_call_from_event(event)
         except MalformedEvent as e:
             # Retrying cannot help an event that cannot be read: log it whole and move on.

@@ -1,4 +1,4 @@
-"""Lambda entry point for CloudTrail API-call events routed by EventBridge."""
+"""Lambda entry point for CloudTrail API-call events and AWS Config changes routed by EventBridge."""
 
 from __future__ import annotations
 
