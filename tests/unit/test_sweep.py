@@ -13,6 +13,7 @@ Scenarios
 - Given an empty account, then the walk ends with nothing but the account-level settings.
 - Given account-wide settings and two regions, then they are judged once.
 - Given a trail, then it is judged once, in its home region.
+- The hand-off is an asynchronous invocation of the same function; the handler sweeps its own region.
 """
 
 from __future__ import annotations
@@ -217,3 +218,48 @@ def test_given_a_trail_then_it_is_judged_once_in_its_home_region() -> None:
     assert [(f.resource.resource_id, f.resource.region, f.status) for f in findings] == [
         (arn, REGION, Status.NON_COMPLIANT)
     ]
+
+
+def test_the_hand_off_invokes_the_same_function_asynchronously_with_the_rest() -> None:
+    from botocore.stub import Stubber
+    from phiguard.core.sweep import invoke_later
+
+    clients = Clients()
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:phiguard-sweep"
+    payload = {SWEEP_KEY: {"tally": {"sweep_id": "s-1", "started_at": "2026-12-04T00:00:00+00:00"}, "cursors": []}}
+    with Stubber(clients.lambda_(REGION)) as stub:
+        stub.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            {"FunctionName": arn, "InvocationType": "Event", "Payload": json.dumps(payload)},
+        )
+        invoke_later(clients, arn)(payload)
+        stub.assert_no_pending_responses()
+
+
+def test_the_sweep_handler_walks_the_functions_region_and_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    from phiguard.handlers import sweep as handler
+
+    boto3.client("s3").create_bucket(Bucket="phi-plain")
+    monkeypatch.setenv("PHIGUARD_MODE", "enforce")
+    handler.engine.cache_clear()
+
+    class Context:
+        function_name = "phiguard-sweep"
+        function_version = "$LATEST"
+        invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:phiguard-sweep"
+        memory_limit_in_mb = 1024
+        aws_request_id = "test"
+
+        @staticmethod
+        def get_remaining_time_in_millis() -> int:
+            return 900_000
+
+    try:
+        outcome = handler.lambda_handler({"source": "aws.events", "detail-type": "Scheduled Event"}, Context())
+    finally:
+        handler.engine.cache_clear()
+
+    assert outcome["done"] is True
+    assert outcome["outcomes"]["remediated"] >= 1
+    assert boto3.client("s3").get_bucket_versioning(Bucket="phi-plain")["Status"] == "Enabled"
