@@ -296,14 +296,20 @@ def fixed_since(settings: Settings, clients: Clients, since: datetime) -> list[R
         return []
     store = DynamoEvidence(clients, settings.evidence_table, settings.evidence_retention_days)
     cutoff = since.isoformat(timespec="seconds").replace("+00:00", "Z")
-    results = []
-    for row in store.rows():
-        if row.get("kind") == "finding" and str(row.get("recorded_at", "")) >= cutoff:
-            try:
-                results.append(result_of(row))
-            except ValueError:
-                continue
-    return [r for r in results if r.outcome is Outcome.REMEDIATED]
+    results = [
+        _recorded(row)
+        for row in store.rows()
+        if row.get("kind") == "finding" and str(row.get("recorded_at", "")) >= cutoff
+    ]
+    return [r for r in results if compliance.is_fix(r)]
+
+
+def _recorded(row: dict[str, Any]) -> Result:
+    """The row's result; a state too large to keep whole is left out (the report does not show states)."""
+    try:
+        return result_of(row)
+    except ValueError:
+        return Result.from_json({**json.loads(row["result"]), "state_before": {}, "state_after": None})
 
 
 def compliance_report(
@@ -340,7 +346,10 @@ def report_command(args: argparse.Namespace, clients: Clients, session: boto3.se
     if not settings.evidence_table:
         print("phiguard: no evidence table configured (--stack or PHIGUARD_EVIDENCE_TABLE): no fixes listed",
               file=sys.stderr)  # fmt: skip
-    document = compliance_report(_engine(settings, clients, record=False), walk, fixed, since, args.control)
+    try:
+        document = compliance_report(_engine(settings, clients, record=False), walk, fixed, since, args.control)
+    except ValueError as e:  # an unknown control id
+        raise UsageError(str(e)) from e
     text = RENDERERS[args.format](document)
     if args.output:
         Path(args.output).write_text(text)
@@ -391,7 +400,8 @@ def controls_command(args: argparse.Namespace, clients: Clients, session: boto3.
 
 
 def quiet_logs() -> None:
-    """The library logs JSON for CloudWatch; on a terminal only warnings matter, and on standard error."""
+    """The library logs JSON for CloudWatch; on a terminal the command says what happened itself, so only
+    errors are logged, and on standard error (standard output stays parseable)."""
     import logging
 
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
@@ -399,4 +409,4 @@ def quiet_logs() -> None:
         for handler in logging.getLogger(name).handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(sys.stderr)
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.ERROR)

@@ -369,21 +369,16 @@ def compliance_reports(out: Path) -> list[Path]:
     from datetime import UTC, datetime, timedelta
 
     from phiguard.core.control import all_controls
-    from phiguard.core.evidence import result_of
-    from phiguard.core.model import Outcome
     from phiguard.core.settings import Settings
     from phiguard.core.sweep import Walker
     from phiguard.core.wiring import build_engine
     from phiguard_cli import posture
 
-    engine = build_engine(Settings.from_env())
-    fixed = [
-        result
-        for row in DynamoEvidence(Clients(), EVIDENCE_TABLE, 2190).rows()
-        if row.get("kind") == "finding" and (result := result_of(row)).outcome is Outcome.REMEDIATED
-    ]
+    settings = Settings.from_env()
+    since = datetime.now(UTC) - timedelta(days=1)
+    fixed = posture.fixed_since(settings, Clients(), since)
     walker = Walker(Clients(), ACCOUNT_ID, [REGION], all_controls())
-    document = posture.compliance_report(engine, walker, fixed, datetime.now(UTC) - timedelta(days=1))
+    document = posture.compliance_report(build_engine(settings), walker, fixed, since)
     return posture.write_reports(document, out)
 
 
