@@ -22,7 +22,8 @@ def table() -> str:
         "|---|---|---|---|---|",
     ]
     for control in all_controls():
-        triggers = ", ".join(sorted({t.event_name for t in control.triggers})) or "schedule"
+        names = {"any write call" if t.wildcard else t.event_name for t in control.triggers}
+        triggers = ", ".join(sorted(names)) or "schedule"
         lines.append(
             f"| `{control.control_id}` | {control.title} | {', '.join(control.hipaa)} | {control.action} | {triggers} |"
         )

@@ -273,6 +273,7 @@ def unencrypted_database_created(arch: RefArch) -> Drift:
         MasterUsername="admin",
         MasterUserPassword="not-a-real-password-3",
         DBSubnetGroupName="phi-db",
+        VpcSecurityGroupIds=[arch.groups["database"]],
         StorageEncrypted=False,
         MultiAZ=True,
         BackupRetentionPeriod=7,
@@ -373,6 +374,53 @@ def password_policy_weakened(arch: RefArch) -> Drift:
         "aws.iam", cloudtrail.detail("iam", "UpdateAccountPasswordPolicy", {"minimumPasswordLength": 8}, None)
     )
     return Drift("iam-password-policy", cloudtrail.ACCOUNT_ID, "the password policy replaced by length 8 only", event)
+
+
+def blockchain_network_created(arch: RefArch) -> Drift:
+    """A developer tries Amazon Managed Blockchain, which is not HIPAA-eligible, for a patient-consent ledger."""
+    voting = {
+        "ApprovalThresholdPolicy": {
+            "ThresholdPercentage": 50,
+            "ProposalDurationInHours": 24,
+            "ThresholdComparator": "GREATER_THAN",
+        }
+    }
+    member = {
+        "Name": "clinic",
+        "FrameworkConfiguration": {"Fabric": {"AdminUsername": "admin", "AdminPassword": "Not-a-real-passw0rd"}},
+        "LogPublishingConfiguration": {"Fabric": {"CaLogs": {"Cloudwatch": {"Enabled": False}}}},
+    }
+    created = boto3.client("managedblockchain").create_network(
+        ClientRequestToken="patient-consent-ledger",
+        Name="patient-consent-ledger",
+        Framework="HYPERLEDGER_FABRIC",
+        FrameworkVersion="1.2",
+        FrameworkConfiguration={"Fabric": {"Edition": "STARTER"}},
+        VotingPolicy=voting,
+        MemberConfiguration=member,
+    )
+    request = {
+        "name": "patient-consent-ledger",
+        "framework": "HYPERLEDGER_FABRIC",
+        "frameworkVersion": "1.2",
+        "frameworkConfiguration": {"fabric": {"edition": "STARTER"}},
+        "memberConfiguration": {
+            "name": "clinic",
+            "frameworkConfiguration": {
+                "fabric": {"adminUsername": "admin", "adminPassword": "HIDDEN_DUE_TO_SECURITY_REASONS"}
+            },
+        },
+    }
+    response = {"networkId": created["NetworkId"], "memberId": created["MemberId"]}
+    event = cloudtrail.envelope(
+        "aws.managedblockchain", cloudtrail.detail("managedblockchain", "CreateNetwork", request, response)
+    )
+    return Drift(
+        "hipaa-eligible-services-only",
+        "managedblockchain.amazonaws.com",
+        "an Amazon Managed Blockchain network created (not HIPAA-eligible)",
+        event,
+    )
 
 
 def _self_signed(days: int) -> tuple[str, str]:
@@ -802,4 +850,5 @@ CATALOGUE_DRIFTS: tuple[Callable[[RefArch], Drift], ...] = (
     s3_endpoint_deleted,
     private_instance_with_public_ip,
     database_admits_a_subnet,
+    blockchain_network_created,
 )

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import tomllib
 from typing import Any
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, load_event
 from moto.events.models import EventPattern
+from phiguard.controls.hipaa_eligible_services_only import DATA_FILE, outside_the_list, shipped
+from phiguard.core import config_events, inventory
 from phiguard.core.control import all_controls
+from phiguard.core.events import api_call_from_event
+from phiguard.core.settings import Settings
 from phiguard.core.tags import READ_PERMISSIONS
 from phiguard_local.cloudtrail import detail, envelope
 from phiguard_local.template import event_rules, load_template
@@ -30,8 +35,14 @@ BOOKKEEPING_ACTIONS = {
     "ssm:GetParameter",
     "kms:Decrypt",
     "kms:GenerateDataKey*",
+    "lambda:InvokeFunction",  # the sweep hands the rest of a long sweep to its next invocation
 }
-TRIGGERS = sorted({(t.source, t.event_name) for c in all_controls() for t in c.triggers})
+TRIGGERS = sorted({(t.source, t.event_name) for c in all_controls() for t in c.triggers if not t.wildcard})
+WRITE_RULE = "WriteCallsToOtherServices"  # the wildcard trigger's rule (hipaa-eligible-services-only)
+EVENT_PATTERN_LIMIT = 2048  # characters; Amazon EventBridge quotas, "Event pattern size" (default)
+# Controls judged from the API call alone: they read nothing from AWS, so they declare no permission.
+JUDGED_FROM_THE_CALL = {"hipaa-eligible-services-only"}
+CONFIG_RULE = "ConfigChanges"  # AWS Config's item changes and rule compliance changes
 
 
 def call_event(source: str, event_name: str, **kwargs: Any) -> dict[str, Any]:
@@ -76,14 +87,147 @@ def test_failed_calls_are_filtered_out_by_the_pattern(source: str, event_name: s
 
 def test_no_rule_routes_calls_that_no_control_handles() -> None:
     for name, pattern in event_rules(TEMPLATE).items():
+        if name in (WRITE_RULE, CONFIG_RULE):
+            continue  # every write call to some services, AWS Config's changes: see the tests of those rules below
         for source in pattern["source"]:
             for event_name in pattern["detail"]["eventName"]:
                 assert (source, event_name) in TRIGGERS, f"{name} routes {event_name}, which no control handles"
 
 
+@pytest.mark.parametrize(("source", "event_name"), TRIGGERS)
+def test_every_trigger_is_routed_by_exactly_one_rule(source: str, event_name: str) -> None:
+    assert len(routed(call_event(source, event_name))) == 1  # two rules would run the engine twice
+
+
+# --- write calls to services outside the HIPAA-eligible list (hipaa-eligible-services-only) -------------------
+
+
+def skipped_sources() -> list[str]:
+    [condition] = event_rules(TEMPLATE)[WRITE_RULE]["detail"]["eventSource"]
+    return list(condition["anything-but"])
+
+
+def write_call(event_source: str, event_name: str = "CreateNetwork", **kwargs: Any) -> dict[str, Any]:
+    return call_event("aws." + event_source.removesuffix(".amazonaws.com"), event_name, **kwargs)
+
+
+def test_the_write_rule_fits_eventbridges_pattern_size_limit() -> None:
+    assert len(json.dumps(event_rules(TEMPLATE)[WRITE_RULE])) <= EVENT_PATTERN_LIMIT
+
+
+def test_the_write_rule_skips_only_services_the_shipped_list_allows() -> None:
+    assert skipped_sources() == sorted(set(skipped_sources()))
+    assert set(skipped_sources()) <= shipped().allowed, set(skipped_sources()) - shipped().allowed
+
+
+def test_the_write_rule_skips_every_service_the_other_rules_route() -> None:
+    others = {
+        source
+        for name, pattern in event_rules(TEMPLATE).items()
+        if name != WRITE_RULE
+        for source in pattern.get("detail", {}).get("eventSource", [])
+    }
+    assert others and others <= set(skipped_sources())
+
+
+def test_a_write_call_to_a_service_outside_the_list_is_routed_by_the_write_rule_alone() -> None:
+    event = write_call("managedblockchain.amazonaws.com")
+
+    assert outside_the_list(api_call_from_event(event))
+    assert routed(event) == [WRITE_RULE]
+
+
+@pytest.mark.parametrize("event_source", ["s3.amazonaws.com", "sts.amazonaws.com", "ssm.amazonaws.com"])
+def test_a_write_call_to_a_skipped_service_is_not_routed_by_the_write_rule(event_source: str) -> None:
+    assert WRITE_RULE not in routed(write_call(event_source, "TagResource"))
+    assert WRITE_RULE not in routed(call_event("aws.s3", "PutBucketTagging"))
+
+
+def test_read_only_failed_and_non_aws_calls_are_not_routed_by_the_write_rule() -> None:
+    read = write_call("managedblockchain.amazonaws.com", "ListNetworks")
+    read["detail"]["readOnly"] = True
+    failed = write_call("managedblockchain.amazonaws.com", error_code="AccessDenied")
+    spoofed = write_call("managedblockchain.amazonaws.com")
+    spoofed["source"] = "com.example.app"  # only AWS puts aws.* sources on the bus
+
+    assert routed(read) == routed(failed) == routed(spoofed) == []
+
+
+def test_the_deployments_extra_eligible_services_are_a_parameter_wired_to_the_setting() -> None:
+    parameter = TEMPLATE["Parameters"]["HipaaEligibleServicesExtra"]
+    variables = FUNCTIONS["RemediationFunction"]["Properties"]["Environment"]["Variables"]
+    allowed = re.compile(parameter["AllowedPattern"])
+    extra = "managedblockchain.amazonaws.com,ivs.amazonaws.com"
+
+    assert parameter["Default"] == ""
+    assert variables["PHIGUARD_HIPAA_ELIGIBLE_SERVICES"] == {"Ref": "HipaaEligibleServicesExtra"}
+    assert allowed.fullmatch("") and allowed.fullmatch(extra)
+    assert Settings.from_env({"PHIGUARD_HIPAA_ELIGIBLE_SERVICES": extra}).hipaa_eligible_services == tuple(
+        extra.split(",")
+    )
+    assert not allowed.fullmatch("Amazon Managed Blockchain") and not allowed.fullmatch("managedblockchain")
+
+
+def test_the_eligible_list_ships_inside_the_functions_code() -> None:
+    code = ROOT / FUNCTIONS["RemediationFunction"]["Properties"]["CodeUri"]
+    assert (code / "phiguard" / "data" / DATA_FILE).is_file()
+    assert len(shipped().eligible) > 100
+
+
+# --- AWS Config: item changes and rule compliance changes (config_events) -------------------------------------
+
+
+def config_item(resource_type: str, *, oversized: bool = False) -> dict[str, Any]:
+    name = "config-item-change-oversized-security-group.json" if oversized else "config-item-change-s3-bucket.json"
+    event = load_event(name)
+    event["detail"]["configurationItemSummary" if oversized else "configurationItem"]["resourceType"] = resource_type
+    return event
+
+
+@pytest.mark.parametrize("oversized", [False, True])
+@pytest.mark.parametrize("resource_type", config_events.item_resource_types())
+def test_every_item_change_a_control_acts_on_is_routed_whole_or_oversized(resource_type: str, oversized: bool) -> None:
+    assert routed(config_item(resource_type, oversized=oversized)) == [CONFIG_RULE]
+
+
+def test_every_registered_resource_type_has_its_item_changes_routed_and_no_other() -> None:
+    registered = {c.resource_type for c in all_controls() if c.resource_type.startswith("AWS::")} - {"AWS::::Account"}
+    branches = event_rules(TEMPLATE)[CONFIG_RULE]["$or"]
+    routed_types = [
+        branch["detail"][key]["resourceType"]
+        for branch in branches
+        for key in ("configurationItem", "configurationItemSummary")
+        if key in branch["detail"]
+    ]
+
+    assert registered <= set(config_events.item_resource_types())
+    assert routed_types == [config_events.item_resource_types()] * 2  # whole items and oversized summaries
+
+
+def test_item_changes_of_types_no_control_judges_are_not_routed() -> None:
+    assert routed(config_item("AWS::EFS::FileSystem")) == []
+    assert routed(config_item("AWS::EFS::FileSystem", oversized=True)) == []
+
+
+def test_only_rule_changes_to_non_compliant_are_routed() -> None:
+    event = load_event("config-compliance-change-conformance-pack.json")
+    assert routed(event) == [CONFIG_RULE]
+
+    for compliance in ("COMPLIANT", "NOT_APPLICABLE", "INSUFFICIENT_DATA"):
+        event["detail"]["newEvaluationResult"]["complianceType"] = compliance
+        assert routed(event) == [], compliance
+
+
+def test_the_config_rule_routes_no_api_call_and_fits_eventbridges_pattern_size_limit() -> None:
+    assert CONFIG_RULE not in routed(call_event("aws.config", "PutConfigRule"))
+    assert len(json.dumps(event_rules(TEMPLATE)[CONFIG_RULE])) <= EVENT_PATTERN_LIMIT
+
+
 def test_every_permission_a_control_needs_is_granted_and_nothing_more() -> None:
     needed = {p for c in all_controls() for p in c.permissions}
     needed |= {p for c in all_controls() for p in READ_PERMISSIONS.get(c.resource_type, ())}  # exemption tags
+    needed |= set(inventory.PERMISSIONS)  # what the sweep lists
+    needed |= set(config_events.PERMISSIONS)  # what reading AWS Config's events needs
 
     assert granted_actions("phiguard-controls") == needed
     assert granted_actions() - needed == BOOKKEEPING_ACTIONS
@@ -97,6 +241,7 @@ def test_write_permissions_of_the_bookkeeping_are_scoped_to_our_own_resources() 
     assert by_sid["Evidence"]["Resource"] == {"Fn::GetAtt": ["EvidenceTable", "Arn"]}
     assert by_sid["Evidence"]["Action"] == "dynamodb:PutItem"  # the function adds evidence, never changes it
     assert by_sid["ExactlyOnceAndBrake"]["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
+    assert by_sid["SweepHandsOn"]["Resource"]["Fn::Sub"].endswith(":function:${AWS::StackName}-sweep")
     assert "parameter/${ExemptionsParameterName}" in by_sid["ExemptionList"]["Resource"]["Fn::Sub"]
 
 
@@ -120,9 +265,10 @@ def test_every_handler_exists(name: str) -> None:
     assert props["Runtime"] == "python3.12"
 
 
-def test_every_environment_variable_is_one_settings_reads() -> None:
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_every_environment_variable_is_one_settings_reads(function: str) -> None:
     settings_source = (ROOT / "functions/phiguard/core/settings.py").read_text()
-    variables = FUNCTIONS["RemediationFunction"]["Properties"]["Environment"]["Variables"]
+    variables = FUNCTIONS[function]["Properties"].get("Environment", {}).get("Variables", {})
     for name in variables:
         assert f'"{name}"' in settings_source, f"{name} is set by the template but never read"
 
@@ -155,9 +301,14 @@ def test_the_alarm_can_publish_to_the_encrypted_topic() -> None:
     assert grants["CloudWatchAlarmsPublish"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
 
 
-def test_no_secret_or_credential_sits_in_the_environment() -> None:
-    variables = FUNCTIONS["RemediationFunction"]["Properties"]["Environment"]["Variables"]
-    assert not [n for n in variables if any(w in n for w in ("SECRET", "TOKEN", "PASSWORD", "WEBHOOK"))]
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_no_secret_or_credential_sits_in_the_environment(function: str) -> None:
+    """A secret is named by the ARN of a Secrets Manager secret, given as a parameter; never its value."""
+    variables = FUNCTIONS[function]["Properties"].get("Environment", {}).get("Variables", {})
+    for name, value in variables.items():
+        if any(w in name for w in ("SECRET", "TOKEN", "PASSWORD", "WEBHOOK")):
+            assert name.endswith("_SECRET_ARN"), f"{function} has {name} in its environment"
+            assert value in [{"Ref": p} for p in TEMPLATE["Parameters"] if p.endswith("SecretArn")], name
 
 
 def test_a_first_deployment_is_dry_run_and_the_enforce_profile_fixes() -> None:
@@ -169,10 +320,84 @@ def test_a_first_deployment_is_dry_run_and_the_enforce_profile_fixes() -> None:
 
 def test_every_control_declares_its_metadata_and_has_scenario_tests() -> None:
     for control in all_controls():
-        assert control.hipaa and control.permissions and control.title, control.control_id
+        assert control.hipaa and control.title, control.control_id
+        assert bool(control.permissions) != (control.control_id in JUDGED_FROM_THE_CALL), control.control_id
         assert bool(control.triggers) != control.schedule_only, control.control_id
         module = control.__module__.rsplit(".", 1)[-1]
         assert module == control.control_id.replace("-", "_")
         assert "Scenarios:" in (importlib.import_module(control.__module__).__doc__ or "")
         test_file = ROOT / "tests" / "unit" / f"test_{module}.py"
         assert test_file.is_file() and "def test_given_" in test_file.read_text(), f"no scenario tests for {module}"
+
+
+# --- the Slack notifier ---------------------------------------------------------------------------
+
+SLACK = ("SlackNotifierRole", "SlackNotifierFunction", "SlackNotifierFunctionLogGroup", "SlackFailureQueue")
+
+
+def slack_statements() -> dict[str, dict[str, Any]]:
+    [policy] = RESOURCES["SlackNotifierRole"]["Properties"]["Policies"]
+    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+
+
+def test_the_slack_notifier_exists_only_when_a_webhook_secret_is_given() -> None:
+    parameter = TEMPLATE["Parameters"]["SlackWebhookSecretArn"]
+    assert parameter["Default"] == ""
+    assert TEMPLATE["Conditions"]["HasSlackWebhook"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "SlackWebhookSecretArn"}, ""]}]
+    }
+    for name in (*SLACK, "SlackFailureQueueAlarm"):
+        assert RESOURCES[name]["Condition"] == "HasSlackWebhook", name
+    for name in ("SlackNotifierFunctionName", "SlackFailureQueueUrl"):
+        assert TEMPLATE["Outputs"][name]["Condition"] == "HasSlackWebhook", name
+    # nothing that always exists refers to the Slack resources (that would fail without the secret)
+    assert [n for n, r in RESOURCES.items() if "Condition" not in r and "Slack" in n + json.dumps(r)] == []
+
+
+def test_the_slack_notifier_is_subscribed_to_the_topic_and_reads_the_secret_by_arn() -> None:
+    props = FUNCTIONS["SlackNotifierFunction"]["Properties"]
+    assert props["Handler"] == "phiguard.handlers.slack.lambda_handler"
+    assert props["CodeUri"] == FUNCTIONS["RemediationFunction"]["Properties"]["CodeUri"]
+    assert props["Role"] == {"Fn::GetAtt": ["SlackNotifierRole", "Arn"]}
+    assert props["Events"] == {"Notifications": {"Type": "SNS", "Properties": {"Topic": {"Ref": "NotificationTopic"}}}}
+    assert props["Environment"]["Variables"] == {"PHIGUARD_SLACK_WEBHOOK_SECRET_ARN": {"Ref": "SlackWebhookSecretArn"}}
+
+
+def test_failed_slack_deliveries_are_retried_then_kept_on_their_own_encrypted_queue_with_an_alarm() -> None:
+    config = FUNCTIONS["SlackNotifierFunction"]["Properties"]["EventInvokeConfig"]
+    assert config["MaximumRetryAttempts"] == 2
+    assert config["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["SlackFailureQueue", "Arn"]},
+    }
+    assert RESOURCES["SlackFailureQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    alarm = RESOURCES["SlackFailureQueueAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["SlackFailureQueue", "QueueName"]}
+    assert alarm["AlarmActions"] == [{"Ref": "NotificationTopic"}]
+
+
+def test_the_slack_role_grants_exactly_the_secret_its_key_through_secrets_manager_and_its_queue() -> None:
+    role = RESOURCES["SlackNotifierRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    assert role["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
+    ]
+    by_sid = slack_statements()
+    assert all(s["Effect"] == "Allow" for s in by_sid.values())
+    assert {sid: (s["Action"], s["Resource"]) for sid, s in by_sid.items()} == {
+        "ReadTheWebhookSecret": ("secretsmanager:GetSecretValue", {"Ref": "SlackWebhookSecretArn"}),
+        "DecryptTheWebhookSecretThroughSecretsManager": ("kms:Decrypt", "*"),
+        "FailureDestination": ("sqs:SendMessage", {"Fn::GetAtt": ["SlackFailureQueue", "Arn"]}),
+        "Tracing": (["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
+    }
+    assert by_sid["DecryptTheWebhookSecretThroughSecretsManager"]["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"},
+            "kms:EncryptionContext:SecretARN": {"Ref": "SlackWebhookSecretArn"},
+        }
+    }
+    assert all(
+        "Condition" not in s for sid, s in by_sid.items() if sid != "DecryptTheWebhookSecretThroughSecretsManager"
+    )

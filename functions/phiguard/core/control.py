@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 from phiguard.core.aws import Clients
-from phiguard.core.model import Action, ApiCall, Evaluation, ResourceRef, Result, Trigger
+from phiguard.core.model import Action, ApiCall, Evaluation, ResourceRef, Result, Severity, Trigger
 from phiguard.core.settings import Settings
 
 
@@ -39,10 +39,18 @@ class Control(ABC):
     schedule_only: ClassVar[bool] = False  # drift that no API call causes (time passing): the sweep evaluates it
     sweep_types: ClassVar[tuple[str, ...]] = ()  # what the sweep lists for it, when more than resource_type
     account_wide: ClassVar[bool] = False  # one setting for the whole account: the sweep judges it in one region
+    # How urgent its drift is (phiguard.notify.severity has the whole rule): critical for exposure of PHI or of
+    # the audit trail, high for missing encryption or access limits, medium for hygiene, low for resilience.
+    severity: ClassVar[Severity] = Severity.MEDIUM
 
     @classmethod
     def swept_types(cls) -> tuple[str, ...]:
         return cls.sweep_types or (cls.resource_type,)
+
+    @classmethod
+    def severity_of(cls, result: Result) -> Severity:
+        """The drift's severity; a control whose violations differ in urgency overrides this."""
+        return cls.severity
 
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -91,10 +99,4 @@ def get_control(control_id: str) -> type[Control]:
 
 def triggered_by(call: ApiCall) -> list[tuple[type[Control], Trigger]]:
     """Which controls care about this API call, with the trigger that says where the resource is."""
-    return [
-        (control, trigger)
-        for control in all_controls()
-        for trigger in control.triggers
-        if (trigger.source, trigger.event_source, trigger.event_name)
-        == (call.source, call.event_source, call.event_name)
-    ]
+    return [(control, trigger) for control in all_controls() for trigger in control.triggers if trigger.matches(call)]

@@ -51,7 +51,17 @@ def api_call_from_event(event: Mapping[str, Any]) -> ApiCall:
         response=_mapping(detail.get("responseElements")),
         actor=actor,
         error_code=detail.get("errorCode") or None,
+        read_only=_read_only(detail.get("readOnly")),
     )
+
+
+def _read_only(value: Any) -> bool | None:
+    """detail.readOnly: a JSON boolean in CloudTrail's record ("true"/"false" accepted too); anything else unknown."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
 
 
 def _mapping(value: Any) -> JsonDict:

@@ -46,6 +46,22 @@ class Outcome(StrEnum):
         return self not in (Outcome.COMPLIANT, Outcome.NOT_APPLICABLE)
 
 
+class Severity(StrEnum):
+    """How urgently a person should look; sent as the `severity` message attribute for subscription filters."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)  # 0 is the most urgent
+
+    def at_least(self, other: Severity) -> Severity:
+        return self if self.rank <= other.rank else other
+
+
 @dataclass(frozen=True)
 class ResourceRef:
     """Where to look: the event only names the resource, controls re-read it live."""
@@ -129,23 +145,63 @@ class ApiCall:
     response: JsonDict  # detail.responseElements (may be empty)
     actor: Actor
     error_code: str | None = None
+    read_only: bool | None = None  # detail.readOnly; None when the event does not say
 
     def ref(self, resource_type: str, resource_id: str, *, by_name: bool = False) -> ResourceRef:
         return ResourceRef(resource_type, resource_id, self.region, self.account_id, by_name)
 
+    @property
+    def writes(self) -> bool:
+        """Whether the call may have changed something: CloudTrail's readOnly when the event has it; without it,
+        every call but the obviously read-only ones (Describe*, List*, Get*, ...) counts as a write."""
+        if self.read_only is not None:
+            return not self.read_only
+        return not self.event_name.startswith(READ_ONLY_PREFIXES)
+
+
+# API names that only read, whatever the service: how a call is judged when its event has no readOnly.
+READ_ONLY_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup", "Search", "Query", "Scan", "BatchGet")
+
+ANY = "*"  # the source and event name of the wildcard Trigger: any call that writes, to any service
+
 
 @dataclass(frozen=True)
 class Trigger:
-    """A CloudTrail API call that can cause a control's drift, and where its resource is."""
+    """A CloudTrail API call that can cause a control's drift, and where its resource is.
 
-    source: str  # EventBridge source, e.g. "aws.ec2"
-    event_name: str
+    Trigger(ANY, ANY, ...) is the wildcard: every call that writes (ApiCall.writes), to any service, narrowed by
+    `concerns` (for example to the services outside a list).
+    """
+
+    source: str  # EventBridge source, e.g. "aws.ec2"; ANY in the wildcard
+    event_name: str  # ANY in the wildcard
     resources: Callable[[ApiCall], list[ResourceRef]]
+    concerns: Callable[[ApiCall], bool] | None = None  # a further condition on the call; None: every such call
+
+    def __post_init__(self) -> None:
+        if (self.source == ANY) != (self.event_name == ANY):
+            raise ValueError("the wildcard Trigger has ANY as both its source and its event name")
+
+    @property
+    def wildcard(self) -> bool:
+        return self.source == ANY
 
     @property
     def event_source(self) -> str:
-        """CloudTrail's eventSource for the same service, e.g. "ec2.amazonaws.com"."""
-        return self.source.removeprefix("aws.") + ".amazonaws.com"
+        """CloudTrail's eventSource for the same service, e.g. "ec2.amazonaws.com" (ANY for the wildcard)."""
+        return ANY if self.wildcard else self.source.removeprefix("aws.") + ".amazonaws.com"
+
+    def matches(self, call: ApiCall) -> bool:
+        """Whether this trigger concerns the call: its own API call, or (the wildcard) any call that writes."""
+        if self.wildcard:
+            named = call.writes
+        else:
+            named = (self.source, self.event_source, self.event_name) == (
+                call.source,
+                call.event_source,
+                call.event_name,
+            )
+        return named and (self.concerns is None or self.concerns(call))
 
 
 @dataclass(frozen=True)
