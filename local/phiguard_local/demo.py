@@ -350,12 +350,13 @@ def sweep_phase(arch: RefArch) -> dict[str, Any]:
     s3.put_bucket_versioning(Bucket=arch.bucket, VersioningConfiguration={"Status": "Suspended"})
     started = time.time()
     outcome = sweep.lambda_handler({"source": "aws.events", "detail-type": "Scheduled Event"}, SweepContextStub())
-    rows = [
-        r for r in DynamoEvidence(Clients(), EVIDENCE_TABLE, 2190).rows()
-        if r.get("event_name") == "ScheduledSweep" and r["outcome"] == "remediated"
-    ]  # fmt: skip
+    recorded = [
+        r for r in DynamoEvidence(Clients(), EVIDENCE_TABLE, 2190).rows() if r.get("event_name") == "ScheduledSweep"
+    ]
+    rows = [r for r in recorded if r["outcome"] == "remediated"]
     return {
         "outcomes": outcome["outcomes"],
+        "evidence_rows": len(recorded),  # one per notified outcome; only the fixes are messages of their own
         "done": outcome["done"],
         "seconds": round(time.time() - started, 1),
         "fixed": sorted(f"{r['control_id']} {r['resource_id']}" for r in rows),

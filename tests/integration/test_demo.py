@@ -51,11 +51,17 @@ def test_enforce_mode_fixes_every_headline_drift_leaves_the_exempt_one_and_brake
     brake = report["brake"]
     assert (brake["burst"], brake["fixed"], brake["held"]) == (brake["limit"] + 2, brake["limit"], 2)
     assert (brake["critical_alerts"], brake["fixed_after_window"]) == (1, 2)
+    # The sweep found the drift no event reported: its fix is a message, the rest one summary alert.
+    sweep = report["sweep"]
+    assert sweep["unreported_drift_fixed"] is True and sweep["done"] is True
+    assert sweep["fixed"] == ["s3-bucket-versioning-enabled phi-data-123456789012"]
+    noted = {"remediated", "needs_attention", "exempt", "held", "failed"}
+    assert sweep["evidence_rows"] == sum(n for o, n in sweep["outcomes"].items() if o in noted)
     # At least one message per drift (a notify-only finding is reported again by later events on its resource).
-    notified = report["expected_notifications"] - 1  # all but the one critical alert
+    notified = report["expected_notifications"] - 2 - len(sweep["fixed"])  # the event path: not the two alerts
     assert notified >= len(fixes) + len(notify) + 1 + brake["burst"] + 2  # + the exempt one; the burst; the window
     assert report["notifications"] == report["published"] == report["expected_notifications"]
-    assert report["evidence_rows"] == notified  # every notified outcome but the alert
+    assert report["evidence_rows"] - sweep["evidence_rows"] == notified  # every notified outcome of the events
     assert report["own_calls_ignored"] is True
     assert report["failed_call_routed"] is False
     assert demo.succeeded(report)
@@ -64,7 +70,11 @@ def test_enforce_mode_fixes_every_headline_drift_leaves_the_exempt_one_and_brake
     states = json.loads((tmp_path / "state.json").read_text())
     assert demo._legitimate(states["after"]) == demo._legitimate(states["baseline"])
     assert states["after"] != states["drifted"]
-    assert len(json.loads((tmp_path / "evidence.json").read_text())) == notified
+    assert len(json.loads((tmp_path / "evidence.json").read_text())) == report["evidence_rows"]
+    for suffix in ("md", "html", "json"):
+        assert (tmp_path / f"compliance-report.{suffix}").stat().st_size > 1000
+    compliance = json.loads((tmp_path / "compliance-report.json").read_text())
+    assert compliance["summary"]["fixed"] >= len(fixes)
     assert report["checks"]["their_bucket_policy_statements_kept"] is True
 
 
