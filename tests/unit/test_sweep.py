@@ -14,6 +14,7 @@ Scenarios
 - Given account-wide settings and two regions, then they are judged once.
 - Given a trail, then it is judged once, in its home region.
 - The hand-off is an asynchronous invocation of the same function; the handler sweeps its own region.
+- Given an unreadable hand-off, then it is said once and nothing is swept; a fix whose message failed is in the summary.
 """
 
 from __future__ import annotations
@@ -263,3 +264,40 @@ def test_the_sweep_handler_walks_the_functions_region_and_reports(monkeypatch: p
     assert outcome["done"] is True
     assert outcome["outcomes"]["remediated"] >= 1
     assert boto3.client("s3").get_bucket_versioning(Bucket="phi-plain")["Status"] == "Enabled"
+
+
+@pytest.mark.parametrize(
+    "carried",
+    [
+        {"cursors": []},
+        {"tally": "not an object", "cursors": []},
+        {"tally": {"sweep_id": "s", "started_at": "t"}, "cursors": [{"resource_type": "AWS::No::Such", "region": "x"}]},
+        {"tally": {"sweep_id": "s", "started_at": "t"}, "cursors": "everything"},
+        "a string",
+    ],
+)
+def test_given_an_unreadable_hand_off_then_it_is_said_once_and_nothing_is_swept(carried: Any) -> None:
+    engine, inbox = make_engine(Mode.ENFORCE)
+    sweep = Sweep(engine, walker(ids=("s3-bucket-versioning-enabled",)), 5)
+
+    outcome = sweep.handle({SWEEP_KEY: carried}, lambda: 900.0, _no_hand_off)
+
+    assert outcome["done"] is False and "unreadable hand-off" in outcome["error"]
+    [(subject, _, severity)] = inbox.alerts
+    assert "could not continue a sweep" in subject and severity == "warning"
+    assert not inbox.results
+
+
+def test_given_a_fix_whose_message_cannot_be_sent_then_the_summary_says_so() -> None:
+    boto3.client("s3").create_bucket(Bucket="phi-plain")
+    engine, inbox = make_engine(Mode.ENFORCE)
+
+    def broken(result: Any) -> None:
+        raise RuntimeError("topic unavailable")
+
+    engine.notify = type("Broken", (), {"__call__": lambda self, r: broken(r), "alert": inbox.alert})()
+    outcome = Sweep(engine, walker(ids=("s3-bucket-versioning-enabled",)), 5).handle({}, lambda: 900.0, _no_hand_off)
+
+    assert outcome["outcomes"] == {"remediated": 1, "bookkeeping_failed": 1}
+    [(subject, text, severity)] = inbox.alerts
+    assert "1 failure(s)" in subject and "topic unavailable" in text and severity == "critical"

@@ -47,8 +47,10 @@ class Cursor:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Cursor:
-        token = data.get("token")
-        return cls(str(data["resource_type"]), str(data["region"]), str(token) if token else None)
+        token, resource_type = data.get("token"), str(data["resource_type"])
+        if not inventory.listable(resource_type):
+            raise ValueError(f"no way to list {resource_type!r}")
+        return cls(resource_type, str(data["region"]), str(token) if token else None)
 
 
 @dataclass(frozen=True)
@@ -182,9 +184,12 @@ class Tally:
 
     def add(self, result: Result) -> None:
         self.outcomes[str(result.outcome)] += 1
+        where = f"{result.control_id} on {result.resource.resource_id} ({result.resource.region})"
         if result.outcome.notified and result.outcome is not Outcome.REMEDIATED:
-            self._line(f"{result.outcome}: {result.control_id} on {result.resource.resource_id} "
-                       f"({result.resource.region}): {result.error or _summary(result)}")  # fmt: skip
+            self._line(f"{result.outcome}: {where}: {result.error or _summary(result)}")
+        if result.bookkeeping_error:
+            self.outcomes["bookkeeping_failed"] += 1
+            self._line(f"{result.outcome}, but {result.bookkeeping_error}: {where}")
 
     def _line(self, text: str) -> None:
         if len(self.lines) < MAX_LINES:
@@ -245,9 +250,12 @@ class Sweep:
 
     def handle(self, event: Mapping[str, Any], seconds_left: Callable[[], float], hand_off: HandOff) -> JsonDict:
         carried = event.get(SWEEP_KEY) if isinstance(event, Mapping) else None
-        if isinstance(carried, Mapping):
-            tally = Tally.from_json(carried["tally"])
-            cursors = [Cursor.from_json(c) for c in carried.get("cursors", [])]
+        if carried is not None:
+            try:
+                tally = Tally.from_json(carried["tally"])
+                cursors = [Cursor.from_json(c) for c in carried.get("cursors", [])]
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                return self._unreadable(carried, e)
         else:
             now = datetime.now(UTC).isoformat(timespec="seconds")
             tally = Tally(sweep_id=str(uuid.uuid4()), started_at=now)
@@ -275,6 +283,18 @@ class Sweep:
         self._report(tally)
         return {"sweep_id": tally.sweep_id, "done": True, **tally.to_json()}
 
+    def _unreadable(self, carried: Any, error: Exception) -> JsonDict:
+        """A hand-off that cannot be read: said once, not retried; the next scheduled sweep starts afresh."""
+        excerpt = json.dumps(carried, default=str)[:2000]
+        logger.error("sweep hand-off unreadable", error=repr(error), payload=excerpt)
+        text = f"A sweep hand-off could not be read ({error!r}); the rest of that sweep is skipped and the next "
+        text += f"scheduled sweep starts afresh.\n\n{excerpt}"
+        try:
+            self.engine.notify.alert("PHI Guard could not continue a sweep", text, "warning")
+        except Exception:
+            logger.exception("alert about an unreadable hand-off could not be sent")
+        return {"done": False, "error": f"unreadable hand-off: {error!r}"}
+
     def _walk(
         self, cursors: list[Cursor], actor: Actor, tally: Tally, seconds_left: Callable[[], float]
     ) -> list[Cursor]:
@@ -297,10 +317,11 @@ class Sweep:
     def _report(self, tally: Tally) -> None:
         """One summary per sweep: counts, what needs a person or failed (named up to MAX_LINES), what was unlisted."""
         logger.info("sweep finished", **tally.to_json())
-        notable = sum(n for o, n in tally.outcomes.items() if o not in ("compliant", "not_applicable", "remediated"))
-        if not notable and not tally.problems:
+        quiet = ("compliant", "not_applicable", "remediated", "bookkeeping_failed")
+        notable = sum(n for o, n in tally.outcomes.items() if o not in quiet)
+        failed = tally.outcomes.get("failed", 0) + tally.outcomes.get("bookkeeping_failed", 0)
+        if not notable and not failed and not tally.problems:
             return
-        failed = tally.outcomes.get("failed", 0)
         outcomes = ", ".join(f"{n} {o}" for o, n in sorted(tally.outcomes.items())) or "no resources"
         lines = [
             f"PHI Guard's scheduled sweep {tally.sweep_id} (started {tally.started_at}, {tally.part} part(s)) judged "
