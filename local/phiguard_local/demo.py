@@ -383,6 +383,115 @@ def compliance_reports(out: Path) -> list[Path]:
     return posture.write_reports(document, out)
 
 
+# --- the channels: what a Slack webhook and an e-mail reader received -------------------------------------------
+
+
+@contextmanager
+def webhook_receiver() -> Iterator[tuple[str, list[bytes]]]:
+    """A Slack incoming webhook on 127.0.0.1 (a free port): (its URL, every POST body as received)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[bytes] = []
+
+    class Webhook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # the request line holds the webhook's secret path
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/services/T0DEMO/B0DEMO/demo-webhook-token", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def published_messages(topic_arn: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(message id, subject, the body of each protocol) of every message the topic published, in order."""
+    from moto.sns import sns_backends
+
+    topic = sns_backends[ACCOUNT_ID][REGION].topics[topic_arn]
+    return [
+        (message_id, subject or "", json.loads(message))
+        for message_id, message, subject, *_ in topic.sent_notifications
+    ]
+
+
+def slack_event(topic_arn: str, message_id: str, subject: str, body: str) -> dict[str, Any]:
+    """What SNS hands a subscribed function (moto does not run Lambda): one record with the lambda body."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{topic_arn}:demo-slack",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": message_id,
+                    "TopicArn": topic_arn,
+                    "Subject": subject,
+                    "Message": body,
+                    "Timestamp": "1970-01-01T00:00:00.000Z",
+                    "SignatureVersion": "1",
+                    "Signature": "DEMO",
+                    "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/demo.pem",
+                    "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
+
+
+def _about(lambda_body: str) -> str:
+    """The control a message is about, for its file name ("alert" for alerts about PHI Guard itself)."""
+    data = json.loads(lambda_body)
+    if data.get("kind") == "digest":
+        return f"summary-{data['first']['control_id']}"
+    return str(data.get("control_id") or data.get("kind") or "message")
+
+
+def deliver_channels(deployment: Deployment, out: Path) -> dict[str, int]:
+    """Every published message through the Slack notifier to a local webhook, and its e-mail body to a file:
+    build/demo/slack/NNN-<control>.json (the exact POST bodies) and build/demo/email/NNN-<control>.txt."""
+    import shutil
+
+    from phiguard.handlers import slack as slack_handler
+
+    published = published_messages(deployment.topic_arn)
+    slack_dir, email_dir = out / "slack", out / "email"
+    for directory in (slack_dir, email_dir):
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+    with webhook_receiver() as (url, received), lambda_logs_to(out / "slack.log"):
+        secret = boto3.client("secretsmanager").create_secret(Name="phiguard/slack-webhook", SecretString=url)
+        os.environ.update(PHIGUARD_SLACK_WEBHOOK_SECRET_ARN=secret["ARN"], PHIGUARD_ALLOW_LOOPBACK_WEBHOOK="true")
+        slack_handler.settings.cache_clear()
+        for n, (message_id, subject, bodies) in enumerate(published, 1):
+            name = f"{n:03d}-{_about(bodies['lambda'])}"
+            (email_dir / f"{name}.txt").write_text(bodies["email"])
+            posted = len(received)
+            event = slack_event(deployment.topic_arn, message_id, subject, bodies["lambda"])
+            slack_handler.lambda_handler(event, LambdaContextStub())  # type: ignore[arg-type]
+            for body in received[posted:]:
+                (slack_dir / f"{name}.json").write_bytes(body)
+    return {
+        "published": len(published),
+        "slack": len(received),
+        "slack_files": len(list(slack_dir.glob("*.json"))),
+        "email": len(list(email_dir.glob("*.txt"))),
+    }
+
+
 def run(out: Path = OUT, mode: str = "enforce") -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     print("Building the HIPAA reference architecture in the embedded AWS ...")
@@ -486,6 +595,9 @@ def run(out: Path = OUT, mode: str = "enforce") -> dict[str, Any]:
     (out / "notifications.json").write_text(json.dumps(messages, indent=2, sort_keys=True))
     (out / "evidence.json").write_text(render_evidence(sorted(evidence, key=lambda r: r["evidence_id"]), "json"))
     report["compliance_reports"] = [str(p) for p in compliance_reports(out)]
+    print("Every message through the Slack notifier to a local webhook, and as the e-mail reader gets it ...")
+    report["channels"] = deliver_channels(deployment, out)
+    (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
     show(rows, burst_rows + again_rows, ignored, failed_routed, emails, evidence, report, out)
     return report
 
@@ -556,6 +668,12 @@ def show(  # noqa: PLR0917 - the parts of one report
         print(f"  {'ok  ' if sweep['unreported_drift_fixed'] else 'FAIL'}  the drift no event reported was fixed")
         for line in sweep["fixed"]:
             print(f"  fixed: {line}")
+    channels = report["channels"]
+    print(
+        f"\nChannels: {channels['published']} messages published; the Slack webhook (127.0.0.1) received "
+        f"{channels['slack']} POSTs ({out / 'slack'}), the e-mail subscriber {channels['email']} e-mails "
+        f"({out / 'email'})"
+    )
     print(f"\nWrote {out / 'state.json'}, {out / 'report.json'}; the function's log lines: {out / 'lambda.log'}")
     print(f"HIPAA compliance report of the final state: {', '.join(report['compliance_reports'])}")
 
@@ -577,6 +695,9 @@ def succeeded(report: dict[str, Any]) -> bool:
         and brake["critical_alerts"] == 1
         and (report["mode"] != "enforce" or report["sweep"]["unreported_drift_fixed"])
         and len(report["compliance_reports"]) == 3
+        and report["channels"]["slack"] == report["channels"]["email"] == report["channels"]["published"]
+        and report["channels"]["published"] == report["published"]
+        and report["channels"]["slack_files"] == report["channels"]["slack"]
     )
 
 

@@ -126,3 +126,21 @@ def test_without_a_webhook_secret_the_stack_has_no_slack_notifier() -> None:
     created = boto3.client("cloudformation").list_stack_resources(StackName="phiguard")["StackResourceSummaries"]
     assert not slack & {r["LogicalResourceId"] for r in created}
     assert [q for q in boto3.client("sqs").list_queues().get("QueueUrls", []) if "Slack" in q] == []
+
+
+def test_the_deployed_digest_function_consumes_the_queue_the_remediation_function_sends_summaries_to() -> None:
+    create_stack({"Mode": "enforce", "DedupWindowSeconds": "120"})
+
+    functions = {f["Handler"]: f for f in boto3.client("lambda").list_functions()["Functions"]}
+    digest = functions["phiguard.handlers.digest.lambda_handler"]
+    remediation = functions["phiguard.handlers.remediate.lambda_handler"]
+    queue_url = remediation["Environment"]["Variables"]["PHIGUARD_DIGEST_QUEUE_URL"]
+    sqs = boto3.client("sqs")
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    [mapping] = boto3.client("lambda").list_event_source_mappings(FunctionName=digest["FunctionName"])[
+        "EventSourceMappings"
+    ]
+    assert mapping["EventSourceArn"] == queue_arn
+    assert str(remediation["Environment"]["Variables"]["PHIGUARD_DEDUP_WINDOW_SECONDS"]) == "120"
+    assert str(digest["Environment"]["Variables"]["PHIGUARD_DEDUP_WINDOW_SECONDS"]) == "120"
+    assert digest["Role"] != remediation["Role"]

@@ -401,3 +401,93 @@ def test_the_slack_role_grants_exactly_the_secret_its_key_through_secrets_manage
     assert all(
         "Condition" not in s for sid, s in by_sid.items() if sid != "DecryptTheWebhookSecretThroughSecretsManager"
     )
+
+
+# --- severity filters and alert storms ---------------------------------------------------------------------------
+
+
+def test_the_email_subscription_filters_on_severity_and_keeps_messages_without_one() -> None:
+    parameter = TEMPLATE["Parameters"]["EmailSeverities"]
+    allowed = re.compile(parameter["AllowedPattern"])
+    props = RESOURCES["EmailSubscription"]["Properties"]
+
+    assert parameter["Default"] == "critical,high,medium,low"  # everything, until a deployment narrows it
+    assert allowed.fullmatch("critical") and allowed.fullmatch("critical,high")
+    assert not allowed.fullmatch("warning") and not allowed.fullmatch("critical,")
+    assert props["FilterPolicyScope"] == "MessageAttributes"
+    assert props["FilterPolicy"] == {
+        "$or": [
+            {"severity": {"Fn::Split": [",", {"Ref": "EmailSeverities"}]}},
+            {"severity": [{"exists": False}]},  # CloudWatch alarms about PHI Guard carry no attributes
+        ]
+    }
+
+
+def test_the_dedup_window_is_a_parameter_within_sqs_delay_wired_to_every_function_that_publishes() -> None:
+    parameter = TEMPLATE["Parameters"]["DedupWindowSeconds"]
+    assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (300, 0, 900)
+    for name in ("RemediationFunction", "SweepFunction", "DigestFunction"):
+        variables = FUNCTIONS[name]["Properties"]["Environment"]["Variables"]
+        assert variables["PHIGUARD_DEDUP_WINDOW_SECONDS"] == {"Ref": "DedupWindowSeconds"}, name
+        assert variables["PHIGUARD_STATE_TABLE"] == {"Ref": "StateTable"}, name
+    for name in ("RemediationFunction", "SweepFunction"):
+        variables = FUNCTIONS[name]["Properties"]["Environment"]["Variables"]
+        assert variables["PHIGUARD_DIGEST_QUEUE_URL"] == {"Ref": "DigestQueue"}, name
+    assert RESOURCES["StateTable"]["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expiration",
+        "Enabled": True,
+    }
+
+
+def test_the_remediation_role_may_only_send_summary_requests_to_the_digest_queue() -> None:
+    by_sid = {s["Sid"]: s for s in statements()}
+    assert by_sid["ScheduleSummaries"]["Action"] == "sqs:SendMessage"
+    assert by_sid["ScheduleSummaries"]["Resource"] == {"Fn::GetAtt": ["DigestQueue", "Arn"]}
+
+
+def test_the_digest_function_reads_its_queue_and_closes_windows_with_a_role_of_its_own() -> None:
+    props = FUNCTIONS["DigestFunction"]["Properties"]
+    assert props["Handler"] == "phiguard.handlers.digest.lambda_handler"
+    assert props["Role"] == {"Fn::GetAtt": ["DigestRole", "Arn"]}
+    assert props["Events"] == {
+        "SummaryRequests": {
+            "Type": "SQS",
+            "Properties": {
+                "Queue": {"Fn::GetAtt": ["DigestQueue", "Arn"]},
+                "BatchSize": 10,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            },
+        }
+    }
+    role = RESOURCES["DigestRole"]["Properties"]
+    assert role["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
+    ]
+    [policy] = role["Policies"]
+    by_sid = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert all(s["Effect"] == "Allow" for s in by_sid.values())
+    assert {sid: (s["Action"], s["Resource"]) for sid, s in by_sid.items()} == {
+        "ReadSummaryRequests": (
+            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+            {"Fn::GetAtt": ["DigestQueue", "Arn"]},
+        ),
+        "CloseWindows": ("dynamodb:UpdateItem", {"Fn::GetAtt": ["StateTable", "Arn"]}),
+        "Notify": ("sns:Publish", {"Ref": "NotificationTopic"}),
+        "NotifyEncrypted": (["kms:Decrypt", "kms:GenerateDataKey*"], {"Fn::GetAtt": ["NotificationKey", "Arn"]}),
+        "Tracing": (["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
+    }
+
+
+def test_summary_requests_wait_on_an_encrypted_queue_and_failures_on_a_dead_letter_queue_with_an_alarm() -> None:
+    queue = RESOURCES["DigestQueue"]["Properties"]
+    timeout = FUNCTIONS["DigestFunction"]["Properties"]["Timeout"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["VisibilityTimeout"] >= 6 * timeout  # what Lambda's SQS poller asks for
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["DigestDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    assert RESOURCES["DigestDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    alarm = RESOURCES["DigestDeadLetterQueueAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["DigestDeadLetterQueue", "QueueName"]}
+    assert alarm["AlarmActions"] == [{"Ref": "NotificationTopic"}]

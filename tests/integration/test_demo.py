@@ -76,6 +76,7 @@ def test_enforce_mode_fixes_every_headline_drift_leaves_the_exempt_one_and_brake
     compliance = json.loads((tmp_path / "compliance-report.json").read_text())
     assert compliance["summary"]["fixed"] >= len(fixes)
     assert report["checks"]["their_bucket_policy_statements_kept"] is True
+    check_channels(tmp_path, report)
 
 
 def test_dry_run_mode_reports_every_drift_and_changes_nothing(tmp_path: Path) -> None:
@@ -94,3 +95,41 @@ def test_dry_run_mode_reports_every_drift_and_changes_nothing(tmp_path: Path) ->
     states = json.loads((tmp_path / "state.json").read_text())
     assert states["after"] == states["drifted"]
     assert not demo.succeeded(report)
+    check_channels(tmp_path, report)
+
+
+# What each outcome reads like: the e-mail's first line and the start of the Slack header.
+READS = {
+    "remediated": ("PHI Guard fixed a HIPAA baseline drift.", ":white_check_mark: Fixed: "),
+    "would_remediate": ("PHI Guard found a HIPAA baseline drift (dry", ":large_yellow_circle: Would fix (dry-run): "),
+    "needs_attention": ("PHI Guard found a HIPAA baseline drift that needs a person.", ":warning: Action needed: "),
+    "exempt": ("PHI Guard found a HIPAA baseline drift on an exempt resource", ":white_circle: Exempt: "),
+    "held": ("PHI Guard held a fix", ":octagonal_sign: Held by the brake: "),
+    "failed": ("PHI Guard could not fix", ":x: FAILED to fix: "),
+}
+
+
+def check_channels(out: Path, report: dict[str, Any]) -> None:
+    """Every published message reached both channels, and each reads as its outcome (the SQS subscriber's copy)."""
+    channels = report["channels"]
+    assert channels["slack"] == channels["email"] == channels["published"] == report["published"]
+    emails = sorted((out / "email").glob("*.txt"))
+    posts = sorted((out / "slack").glob("*.json"))
+    assert [p.stem for p in posts] == [e.stem for e in emails] and len(emails) == channels["published"]
+    messages = json.loads((out / "notifications.json").read_text())
+    read: dict[str, int] = {}
+    for email, post in zip(emails, posts, strict=True):
+        text, header = email.read_text(), json.loads(post.read_bytes())["blocks"][0]["text"]["text"]
+        outcome = next((o for o, (line, _) in READS.items() if text.startswith(line)), None)
+        if outcome is None:  # an alert about PHI Guard itself
+            assert email.stem.endswith("-alert") and "PHI Guard alert (" in header, email
+            continue
+        read[outcome] = read.get(outcome, 0) + 1
+        control = email.stem.split("-", 1)[1]
+        assert header == READS[outcome][1] + control, (email, header)  # both channels tell the same outcome
+        assert f"Control:    {control} (" in text and "Console:    https://console.aws.amazon.com/" in text
+        assert "Severity:   " in text and "Before / after, in short" in text
+    outcomes = [m["outcome"] for m in messages if "outcome" in m]
+    assert read == {o: outcomes.count(o) for o in set(outcomes)}  # as many of each as the SQS subscriber got
+    alerts = [m for m in messages if m.get("kind") == "alert"]
+    assert len([e for e in emails if e.stem.endswith("-alert")]) == len(alerts)

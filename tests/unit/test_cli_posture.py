@@ -103,9 +103,7 @@ def test_fix_dry_run_shows_the_exact_change_and_changes_nothing(capsys: pytest.C
     assert versioning() == "off"
 
 
-def test_fix_without_confirmation_refuses(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_fix_without_confirmation_refuses(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     drifted_bucket()
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
 

@@ -308,7 +308,7 @@ def test_a_malformed_event_is_alerted_once(topic: Topic) -> None:
     handle({"detail-type": "AWS API Call via CloudTrail", "source": "aws.s3", "detail": "garbage"})
 
     [message] = topic.messages()
-    assert message["MessageAttributes"]["severity"]["Value"] == "warning"
+    assert message["MessageAttributes"]["severity"]["Value"] == "medium"  # "warning" on the findings' scale
     assert "could not read an event" in message["Subject"]
 
 
@@ -320,7 +320,7 @@ def test_a_bucket_name_aws_rejects_is_reported_not_retried(topic: Topic, caplog:
 
     assert [r["outcome"] for r in results] == ["not_applicable"]
     assert "rejects as invalid" in caplog.text
-    assert [m["MessageAttributes"]["severity"]["Value"] for m in topic.messages()] == ["warning"]
+    assert [m["MessageAttributes"]["severity"]["Value"] for m in topic.messages()] == ["medium"]
 
 
 def test_an_event_that_names_no_readable_resource_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:

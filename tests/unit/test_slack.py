@@ -23,11 +23,12 @@ import boto3
 import pytest
 from helpers import ref
 from phiguard.core.aws import Clients
-from phiguard.core.model import Actor, Mode, Outcome, Result, Violation
+from phiguard.core.model import Actor, Mode, Outcome, Result, Severity, Violation
 from phiguard.core.settings import Settings, SettingsError
 from phiguard.handlers import slack as slack_handler
 from phiguard.notify import slack
 from phiguard.notify.console import console_url
+from phiguard.notify.digest import Digest
 from phiguard.notify.sns import SnsPublisher
 from phiguard_local.demo import LambdaContextStub
 
@@ -640,3 +641,38 @@ def test_every_resource_type_gets_a_console_link(
 def test_console_links_follow_the_partition() -> None:
     assert console_url("AWS::EC2::Volume", "vol-1", "us-gov-west-1").startswith("https://console.amazonaws-us-gov.com/")
     assert console_url("AWS::EC2::Volume", "vol-1", "cn-north-1").startswith("https://console.amazonaws.cn/")
+
+
+# --- severity and the summary of a burst ----------------------------------------------------------------------
+
+
+def test_the_severity_the_topic_carries_is_shown(webhook: Callable[[str], str], receiver: Receiver) -> None:
+    invoke(published(lambda publisher: publisher(result(Outcome.FAILED, error="AccessDenied"))))
+
+    [body] = receiver.messages
+    assert fields(body)["Severity"] == "critical"
+
+
+def test_the_summary_of_a_burst_is_posted_with_its_count_and_where_to_see_them_all(
+    webhook: Callable[[str], str], receiver: Receiver
+) -> None:
+    digest = Digest(
+        first=replace(result(), state_before={}, state_after=None),
+        severity=Severity.HIGH,
+        count=49,
+        window_seconds=300,
+        first_at="2026-11-30T14:01:07Z",
+        last_at="2026-11-30T14:05:58Z",
+        last_actor=ACTOR.arn,
+        last_evidence_id="ev-0050",
+    )
+
+    invoke(published(lambda publisher: publisher.digest(digest)))
+
+    [body] = receiver.messages
+    assert header(body) == ":white_check_mark: 49 more: Fixed: vpc-sg-restricted-ports"
+    assert "within 300 seconds of the first" in body["blocks"][1]["text"]["text"]
+    facts = fields(body)
+    assert facts["Severity"] == "high" and facts["Evidence of the last"] == "ev-0050"
+    assert facts["Last"] == f"2026-11-30T14:05:58Z by {ACTOR.arn}"
+    assert body["text"].startswith("PHI Guard: 49 more: Fixed: vpc-sg-restricted-ports on sg-0a1b2c3d4e5f60001")

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from helpers import authorize, group, ingress, make_engine, sg_ref, vpc
 from phiguard.controls.vpc_sg_restricted_ports import VpcSgRestrictedPorts
-from phiguard.core.model import Outcome, ResourceRef, Result
+from phiguard.core.model import Outcome, ResourceRef, Result, Severity
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -155,3 +155,25 @@ def test_given_the_fix_ran_then_running_again_changes_nothing() -> None:
 
     assert run(sg_ref(g)).outcome is Outcome.REMEDIATED
     assert run(sg_ref(g)).outcome is Outcome.COMPLIANT
+
+
+@pytest.mark.parametrize(
+    ("protocol", "port", "to_port", "expected"),
+    [
+        ("tcp", 5432, None, Severity.CRITICAL),
+        ("tcp", 3000, 4000, Severity.CRITICAL),  # the range covers MySQL's 3306
+        ("-1", None, None, Severity.CRITICAL),  # every port
+        ("tcp", 22, None, Severity.HIGH),
+        ("udp", 5432, None, Severity.HIGH),
+    ],
+)
+def test_given_a_database_port_open_to_the_world_then_the_finding_is_critical_any_other_port_high(
+    protocol: str, port: int | None, to_port: int | None, expected: Severity
+) -> None:
+    g = group(vpc(), "backend-sg")
+    authorize(g, port, protocol=protocol, to_port=to_port, cidrs=("0.0.0.0/0",))
+
+    result = run(sg_ref(g))
+
+    assert result.outcome is Outcome.REMEDIATED
+    assert VpcSgRestrictedPorts.severity_of(result) is expected

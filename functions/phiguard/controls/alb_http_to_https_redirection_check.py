@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from phiguard.core import security_groups as sg
 from phiguard.core.control import Control, ResourceGone, register
 from phiguard.core.events import application_load_balancers
-from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Result, Severity, Trigger, Violation
 
 if TYPE_CHECKING:
     from mypy_boto3_elbv2.type_defs import ActionTypeDef, ListenerTypeDef, RuleTypeDef
@@ -78,6 +78,7 @@ class AlbHttpToHttpsRedirectionCheck(Control):
     resource_type = "AWS::ElasticLoadBalancingV2::LoadBalancer"
     hipaa = ("164.312(a)(2)(iv)", "164.312(e)(1)", "164.312(e)(2)(i)", "164.312(e)(2)(ii)")
     action = Action.FIX
+    severity = Severity.HIGH
     permissions = (
         "elasticloadbalancing:DescribeLoadBalancers",
         "elasticloadbalancing:DescribeListeners",

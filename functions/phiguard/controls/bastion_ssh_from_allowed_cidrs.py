@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from phiguard.core import security_groups as sg
 from phiguard.core.control import Control, register
 from phiguard.core.events import security_groups
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger, Violation
 from phiguard.core.roles import bastions
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ class BastionSshFromAllowedCidrs(Control):
     resource_type = "AWS::EC2::SecurityGroup"
     hipaa = ("164.312(a)(1)", "164.308(a)(4)(ii)(B)")
     action = Action.FIX
+    severity = Severity.HIGH
     permissions = (
         "ec2:DescribeSecurityGroups",
         "ec2:DescribeSecurityGroupRules",
@@ -62,7 +63,7 @@ class BastionSshFromAllowedCidrs(Control):
         return sg.resolve(self.context, ref)
 
     def evaluate(self, ref: ResourceRef) -> Evaluation:
-        if ref.resource_id not in bastions(self.context, ref.region).groups:
+        if ref.resource_id not in bastions(self.context, ref.region, addresses=False).groups:
             return Evaluation.not_applicable(f"{ref.resource_id} is not a bastion-only security group")
         rules = sg.ingress_rules(self.context, ref)
         allowed = [ipaddress.ip_network(c, strict=False) for c in self.settings.admin_cidrs]

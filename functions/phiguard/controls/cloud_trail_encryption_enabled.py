@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from phiguard.core import trails
 from phiguard.core.control import Control, NotRevertible, register
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger, Violation
 
 
 @register
@@ -22,6 +22,7 @@ class CloudTrailEncryptionEnabled(Control):
     resource_type = trails.TRAIL
     hipaa = ("164.312(a)(2)(iv)", "164.312(e)(2)(ii)")
     action = Action.FIX
+    severity = Severity.HIGH
     permissions = (*trails.READ_PERMISSIONS, "cloudtrail:UpdateTrail")
     triggers = tuple(Trigger("aws.cloudtrail", name, trails.trails) for name in ("UpdateTrail", "CreateTrail"))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from phiguard.core import trails
 from phiguard.core.control import Control, NotRevertible, ResourceGone, register
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger, Violation
 
 
 @register
@@ -25,6 +25,7 @@ class CloudTrailEnabled(Control):
     resource_type = trails.TRAIL
     hipaa = ("164.308(a)(3)(ii)(A)", "164.308(a)(5)(ii)(C)", "164.312(b)")
     action = Action.FIX
+    severity = Severity.CRITICAL
     permissions = (
         "cloudtrail:DescribeTrails",
         "cloudtrail:GetTrailStatus",

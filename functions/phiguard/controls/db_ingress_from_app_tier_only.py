@@ -17,7 +17,7 @@ from __future__ import annotations
 from phiguard.core import security_groups as sg
 from phiguard.core.control import Control, register
 from phiguard.core.events import security_groups
-from phiguard.core.model import Action, Evaluation, ResourceRef, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Severity, Trigger, Violation
 from phiguard.core.roles import ROLE_TAG, database_group_ids
 
 BACKEND = "backend"
@@ -30,6 +30,7 @@ class DbIngressFromAppTierOnly(Control):
     resource_type = "AWS::EC2::SecurityGroup"
     hipaa = ("164.312(a)(1)", "164.312(e)(1)")
     action = Action.NOTIFY
+    severity = Severity.HIGH
     permissions = (
         "ec2:DescribeSecurityGroups",
         "ec2:DescribeSecurityGroupRules",

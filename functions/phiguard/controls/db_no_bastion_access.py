@@ -21,9 +21,9 @@ import ipaddress
 from typing import TYPE_CHECKING
 
 from phiguard.core import security_groups as sg
-from phiguard.core.control import Control, register
+from phiguard.core.control import Context, Control, register
 from phiguard.core.events import security_groups
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger, Violation
 from phiguard.core.roles import Bastions, bastions, database_group_ids
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ class DbNoBastionAccess(Control):
     resource_type = "AWS::EC2::SecurityGroup"
     hipaa = ("164.308(a)(4)(ii)(C)", "164.312(a)(1)")
     action = Action.FIX
+    severity = Severity.HIGH
     permissions = (
         "ec2:DescribeSecurityGroups",
         "ec2:DescribeSecurityGroupRules",
@@ -50,14 +51,27 @@ class DbNoBastionAccess(Control):
         for name in ("AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules")
     )
 
+    def __init__(self, context: Context) -> None:
+        super().__init__(context)
+        # Which groups are the database's and the bastion's does not change with this control's fix: read once
+        # per run (the engine makes a control per run), so the verifying evaluation re-reads only the rules.
+        self._database_groups: dict[str, set[str]] = {}
+        self._bastions: dict[tuple[str, bool], Bastions] = {}
+
     def resolve(self, ref: ResourceRef) -> ResourceRef:
         return sg.resolve(self.context, ref)
 
     def evaluate(self, ref: ResourceRef) -> Evaluation:
-        if ref.resource_id not in database_group_ids(self.context, ref.region):
+        if ref.region not in self._database_groups:
+            self._database_groups[ref.region] = database_group_ids(self.context, ref.region)
+        if ref.resource_id not in self._database_groups[ref.region]:
             return Evaluation.not_applicable(f"{ref.resource_id} is not a database security group")
         rules = sg.ingress_rules(self.context, ref)
-        found = bastions(self.context, ref.region)
+        # The bastion's addresses matter only to rules from a CIDR (the world's are vpc-sg-restricted-ports' part).
+        by_address = any(_cidr(r) not in (None, sg.WORLD_V4, sg.WORLD_V6) for r in rules)
+        if (ref.region, by_address) not in self._bastions:
+            self._bastions[(ref.region, by_address)] = bastions(self.context, ref.region, addresses=by_address)
+        found = self._bastions[(ref.region, by_address)]
         addresses = [ipaddress.ip_address(a) for a in found.addresses]
         violations = [v for rule in rules if (v := self._judge(rule, found, addresses))]
         state = {
@@ -93,7 +107,7 @@ class DbNoBastionAccess(Control):
                 fix=f"revoke rule {sg.describe(rule)}",
                 detail={"rule_id": rule_id},
             )
-        cidr = rule.get("CidrIpv4") or rule.get("CidrIpv6")
+        cidr = _cidr(rule)
         if not cidr or cidr in (sg.WORLD_V4, sg.WORLD_V6):  # world-open: vpc-sg-restricted-ports' part
             return None
         network = ipaddress.ip_network(cidr, strict=False)
@@ -123,3 +137,7 @@ class DbNoBastionAccess(Control):
 
     def revert(self, ref: ResourceRef, fixed: Result) -> list[str]:
         return sg.revert_revoked(self.context, ref, fixed)
+
+
+def _cidr(rule: SecurityGroupRuleTypeDef) -> str | None:
+    return rule.get("CidrIpv4") or rule.get("CidrIpv6")

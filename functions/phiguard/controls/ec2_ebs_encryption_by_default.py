@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from phiguard.core.control import Control, register
 from phiguard.core.events import the_account
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger, Violation
 
 
 @register
@@ -20,6 +20,7 @@ class Ec2EbsEncryptionByDefault(Control):
     resource_type = "AWS::::Account"
     hipaa = ("164.312(a)(2)(iv)", "164.312(e)(2)(ii)")
     action = Action.FIX
+    severity = Severity.HIGH
     permissions = (
         "ec2:GetEbsEncryptionByDefault",
         "ec2:EnableEbsEncryptionByDefault",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from phiguard.core import network
 from phiguard.core.control import Control, register
-from phiguard.core.model import Action, Evaluation, ResourceRef, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Severity, Trigger, Violation
 from phiguard.core.roles import BASTION, ROLE_TAG
 
 EDGE_ROLES = (BASTION, "nat")
@@ -27,6 +27,7 @@ class Ec2InstanceNoPublicIp(Control):
     resource_type = network.INSTANCE
     hipaa = ("164.312(a)(1)", "164.312(e)(1)")
     action = Action.NOTIFY
+    severity = Severity.HIGH
     permissions = ("ec2:DescribeInstances", "ec2:DescribeRouteTables")
     triggers = (Trigger("aws.ec2", "RunInstances", network.instances),)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from phiguard.core.control import Control, ResourceGone, register
 from phiguard.core.lb_account import LB_TYPE, tls_load_balancers
-from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Severity, Trigger, Violation
 
 SECURE_PROTOCOLS = ("HTTPS", "TLS")
 STEPS = (
@@ -53,6 +53,7 @@ class Elbv2AcmCertificateRequired(Control):
     resource_type = LB_TYPE
     hipaa = ("164.312(a)(2)(iv)", "164.312(e)(2)(ii)")
     action = Action.NOTIFY
+    severity = Severity.HIGH
     permissions = (
         "elasticloadbalancing:DescribeLoadBalancers",
         "elasticloadbalancing:DescribeListeners",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from phiguard.core.control import Control, ResourceGone, register
 from phiguard.core.lb_account import LB_TYPE, tls_load_balancers
-from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Result, Severity, Trigger, Violation
 
 SECURE_PROTOCOLS = ("HTTPS", "TLS")
 
@@ -27,6 +27,7 @@ class Elbv2TlsPolicy(Control):
     resource_type = LB_TYPE
     hipaa = ("164.312(a)(2)(iv)", "164.312(e)(1)", "164.312(e)(2)(i)", "164.312(e)(2)(ii)")
     action = Action.FIX
+    severity = Severity.HIGH
     permissions = (
         "elasticloadbalancing:DescribeLoadBalancers",
         "elasticloadbalancing:DescribeListeners",

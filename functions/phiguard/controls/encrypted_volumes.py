@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from phiguard.core.control import Control, ResourceGone, register
 from phiguard.core.events import volumes_and_instances
-from phiguard.core.model import Action, Evaluation, ResourceRef, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Severity, Trigger, Violation
 
 STEPS = (
     "Stop what writes to the volume (or plan a maintenance window).",
@@ -34,6 +34,7 @@ class EncryptedVolumes(Control):
     resource_type = "AWS::EC2::Volume"
     hipaa = ("164.312(a)(2)(iv)", "164.312(e)(2)(ii)")
     action = Action.NOTIFY
+    severity = Severity.HIGH
     permissions = ("ec2:DescribeVolumes",)
     triggers = tuple(Trigger("aws.ec2", name, volumes_and_instances) for name in ("CreateVolume", "RunInstances"))
 

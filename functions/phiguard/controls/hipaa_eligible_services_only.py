@@ -28,7 +28,7 @@ from importlib.resources import files
 from types import MappingProxyType
 
 from phiguard.core.control import Control, register
-from phiguard.core.model import ANY, Action, ApiCall, Evaluation, ResourceRef, Trigger, Violation
+from phiguard.core.model import ANY, Action, ApiCall, Evaluation, ResourceRef, Severity, Trigger, Violation
 
 SERVICE_TYPE = "PHIGuard::AWS::Service"  # a pseudo resource type: one AWS service, its id the CloudTrail eventSource
 REFERENCE = "https://aws.amazon.com/compliance/hipaa-eligible-services-reference/"
@@ -87,6 +87,7 @@ class HipaaEligibleServicesOnly(Control):
     resource_type = SERVICE_TYPE
     hipaa = ("164.308(a)(1)(ii)(B)", "164.314(a)")
     action = Action.NOTIFY
+    severity = Severity.HIGH  # PHI may be leaving the services a BAA covers
     permissions = ()  # judged from the call itself: nothing is read from AWS
     triggers = (Trigger(ANY, ANY, the_service, concerns=outside_the_list),)
 

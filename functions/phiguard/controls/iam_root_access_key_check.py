@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from phiguard.core.control import Control, register
 from phiguard.core.lb_account import ACCOUNT_TYPE, root_account
-from phiguard.core.model import Action, Evaluation, ResourceRef, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Severity, Trigger, Violation
 
 STEPS = (
     "Sign in as the root user and open Security credentials.",
@@ -29,6 +29,7 @@ class IamRootAccessKeyCheck(Control):
     account_wide = True
     hipaa = ("164.312(a)(1)", "164.312(a)(2)(i)")
     action = Action.NOTIFY
+    severity = Severity.CRITICAL
     permissions = ("iam:GetAccountSummary",)
     triggers = (Trigger("aws.iam", "CreateAccessKey", root_account),)
 

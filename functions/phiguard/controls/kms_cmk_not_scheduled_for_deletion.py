@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from phiguard.core import kms
 from phiguard.core.control import Control, register
-from phiguard.core.model import Action, Evaluation, ResourceRef, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Severity, Trigger, Violation
 
 
 @register
@@ -24,6 +24,7 @@ class KmsCmkNotScheduledForDeletion(Control):
     resource_type = kms.KEY
     hipaa = ("164.312(a)(2)(iv)",)
     action = Action.FIX
+    severity = Severity.CRITICAL
     permissions = ("kms:DescribeKey", "kms:CancelKeyDeletion", "kms:EnableKey")
     triggers = (Trigger("aws.kms", "ScheduleKeyDeletion", kms.keys),)
 

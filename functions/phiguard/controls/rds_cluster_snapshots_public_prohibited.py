@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from phiguard.core import rds
 from phiguard.core.control import Control, NotRevertible, register
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger
 
 
 @register
@@ -21,6 +21,7 @@ class RdsClusterSnapshotsPublicProhibited(Control):
     resource_type = rds.CLUSTER_SNAPSHOT
     hipaa = ("164.312(a)(1)", "164.312(e)(1)")
     action = Action.FIX
+    severity = Severity.CRITICAL
     permissions = ("rds:DescribeDBClusterSnapshotAttributes", "rds:ModifyDBClusterSnapshotAttribute")
     triggers = (Trigger("aws.rds", "ModifyDBClusterSnapshotAttribute", rds.db_cluster_snapshots),)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from phiguard.core import rds
 from phiguard.core.control import Control, NotRevertible, register
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger, Violation
 
 PROBLEM = "the DB instance is publicly accessible"
 
@@ -26,6 +26,7 @@ class RdsInstancePublicAccessCheck(Control):
     resource_type = rds.INSTANCE
     hipaa = ("164.308(a)(3)(i)", "164.312(a)(1)", "164.312(e)(1)")
     action = Action.FIX
+    severity = Severity.CRITICAL
     permissions = ("rds:DescribeDBInstances", "rds:ModifyDBInstance")
     triggers = tuple(
         Trigger("aws.rds", name, rds.db_instances)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from phiguard.core import rds
 from phiguard.core.control import Control, NotRevertible, register
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger, Violation
 
 PROBLEM = "the DB instance is single-AZ (no standby in another Availability Zone)"
 FIX = "enable Multi-AZ, scheduled for the next maintenance window (not applied immediately)"
@@ -31,6 +31,7 @@ class RdsMultiAzSupport(Control):
     resource_type = rds.INSTANCE
     hipaa = ("164.308(a)(7)(i)", "164.308(a)(7)(ii)(C)")
     action = Action.FIX
+    severity = Severity.LOW
     permissions = ("rds:DescribeDBInstances", "rds:ModifyDBInstance")
     triggers = tuple(Trigger("aws.rds", name, rds.db_instances) for name in ("CreateDBInstance", "ModifyDBInstance"))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from phiguard.core import rds
 from phiguard.core.control import Control, NotRevertible, register
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger
 
 
 @register
@@ -22,6 +22,7 @@ class RdsSnapshotsPublicProhibited(Control):
     resource_type = rds.SNAPSHOT
     hipaa = ("164.312(a)(1)", "164.312(e)(1)")
     action = Action.FIX
+    severity = Severity.CRITICAL
     permissions = ("rds:DescribeDBSnapshotAttributes", "rds:ModifyDBSnapshotAttribute")
     triggers = (Trigger("aws.rds", "ModifyDBSnapshotAttribute", rds.db_snapshots),)
 

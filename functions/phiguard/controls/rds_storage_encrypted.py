@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from phiguard.core import rds
 from phiguard.core.control import Control, register
-from phiguard.core.model import Action, Evaluation, ResourceRef, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Severity, Trigger, Violation
 
 
 def instance_steps(db_id: str) -> tuple[str, ...]:
@@ -61,6 +61,7 @@ class RdsStorageEncrypted(Control):
     sweep_types = (rds.INSTANCE, rds.CLUSTER)
     hipaa = ("164.312(a)(2)(iv)", "164.312(e)(2)(ii)")
     action = Action.NOTIFY
+    severity = Severity.HIGH
     permissions = ("rds:DescribeDBInstances", "rds:DescribeDBClusters")
     triggers = (
         Trigger("aws.rds", "CreateDBInstance", rds.db_instances),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from phiguard.core import s3
 from phiguard.core.control import Control, register
 from phiguard.core.events import the_account
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger
 
 if TYPE_CHECKING:
     from mypy_boto3_s3control.type_defs import PublicAccessBlockConfigurationTypeDef
@@ -34,6 +34,7 @@ class S3AccountLevelPublicAccessBlocks(Control):
     account_wide = True
     hipaa = ("164.308(a)(3)(i)", "164.312(a)(1)", "164.312(e)(1)")
     action = Action.FIX
+    severity = Severity.CRITICAL
     permissions = ("s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock")
     triggers = tuple(
         Trigger("aws.s3", name, the_account)

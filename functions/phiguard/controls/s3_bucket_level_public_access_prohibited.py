@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from phiguard.core import s3
 from phiguard.core.control import Control, register
 from phiguard.core.events import s3_bucket
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import PublicAccessBlockConfigurationTypeDef
@@ -35,6 +35,7 @@ class S3BucketLevelPublicAccessProhibited(Control):
     resource_type = "AWS::S3::Bucket"
     hipaa = ("164.308(a)(3)(i)", "164.312(a)(1)", "164.312(e)(1)")
     action = Action.FIX
+    severity = Severity.CRITICAL
     permissions = ("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock")
     triggers = tuple(
         Trigger("aws.s3", name, s3_bucket)

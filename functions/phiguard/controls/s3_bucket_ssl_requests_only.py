@@ -22,7 +22,7 @@ from typing import Any
 from phiguard.core import s3
 from phiguard.core.control import Control, register
 from phiguard.core.events import s3_bucket
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger, Violation
 
 SID = "PhiGuardDenyInsecureTransport"
 
@@ -64,6 +64,7 @@ class S3BucketSslRequestsOnly(Control):
     resource_type = "AWS::S3::Bucket"
     hipaa = ("164.312(a)(2)(iv)", "164.312(c)(2)", "164.312(e)(1)", "164.312(e)(2)(i)", "164.312(e)(2)(ii)")
     action = Action.FIX
+    severity = Severity.HIGH
     permissions = ("s3:GetBucketPolicy", "s3:PutBucketPolicy")
     triggers = tuple(
         Trigger("aws.s3", name, s3_bucket) for name in ("CreateBucket", "PutBucketPolicy", "DeleteBucketPolicy")

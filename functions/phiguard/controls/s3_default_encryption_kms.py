@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from phiguard.core.control import Control, ResourceGone, register
 from phiguard.core.events import s3_bucket
-from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Result, Severity, Trigger, Violation
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import ServerSideEncryptionByDefaultTypeDef
@@ -33,6 +33,7 @@ class S3DefaultEncryptionKms(Control):
     resource_type = "AWS::S3::Bucket"
     hipaa = ("164.312(a)(2)(iv)", "164.312(e)(2)(ii)")
     action = Action.FIX
+    severity = Severity.HIGH
     permissions = ("s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration")
     triggers = tuple(
         Trigger("aws.s3", name, s3_bucket) for name in ("CreateBucket", "PutBucketEncryption", "DeleteBucketEncryption")

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from phiguard.core import security_groups as sg
 from phiguard.core.control import Control, ResourceGone, register
 from phiguard.core.events import security_groups
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger, Violation
 from phiguard.core.network import default_security_groups, resolve_default_group
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ class VpcDefaultSecurityGroupClosed(Control):
     resource_type = "AWS::EC2::SecurityGroup"
     hipaa = ("164.312(e)(1)",)
     action = Action.FIX
+    severity = Severity.HIGH
     permissions = (
         "ec2:DescribeSecurityGroups",
         "ec2:DescribeSecurityGroupRules",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from phiguard.core import network
 from phiguard.core.control import Control, register
-from phiguard.core.model import Action, Evaluation, ResourceRef, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Severity, Trigger, Violation
 
 
 @register
@@ -22,6 +22,7 @@ class VpcS3GatewayEndpoint(Control):
     resource_type = network.VPC
     hipaa = ("164.312(e)(1)",)
     action = Action.NOTIFY
+    severity = Severity.LOW
     permissions = ("ec2:DescribeVpcs", "ec2:DescribeVpcEndpoints")
     triggers = tuple(Trigger("aws.ec2", name, network.vpcs) for name in ("CreateVpc", "DeleteVpcEndpoints"))
 

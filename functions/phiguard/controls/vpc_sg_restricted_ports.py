@@ -10,24 +10,29 @@ Scenarios:
 - Given a prefix-list or security-group source, Then it is not world-open and stays.
 - Given a rule added by group name, Then the group is resolved in the default VPC and judged.
 - Given a group deleted before the event is handled, Then it is not applicable.
+- Given a database port (or every port) open to the world, Then the finding is critical; any other port, high.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from phiguard.core import security_groups as sg
 from phiguard.core.control import Control, register
 from phiguard.core.events import security_groups
-from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Trigger, Violation
+from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger, Violation
 from phiguard.core.roles import public_lb_group_ids
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import IpPermissionTypeDef, SecurityGroupRuleTypeDef
 
 REAUTHORIZE_DESCRIPTION = "PHI Guard: authorized public port kept open"
+# Database engines' default ports (SQL Server, Oracle, MySQL/Aurora/MariaDB, PostgreSQL, Redshift, Redis, Neptune,
+# Cassandra/Keyspaces, OpenSearch, Memcached, MongoDB/DocumentDB): the world reaching one is a critical finding.
+DATABASE_PORTS = (1433, 1521, 3306, 5432, 5439, 6379, 8182, 9042, 9200, 11211, 27017)
 
 
 @register
@@ -37,6 +42,7 @@ class VpcSgRestrictedPorts(Control):
     resource_type = "AWS::EC2::SecurityGroup"
     hipaa = ("164.308(a)(3)(i)", "164.308(a)(4)(ii)(B)", "164.312(a)(1)", "164.312(e)(1)")
     action = Action.FIX
+    severity = Severity.HIGH
     permissions = (
         "ec2:DescribeSecurityGroups",
         "ec2:DescribeSecurityGroupRules",
@@ -49,6 +55,16 @@ class VpcSgRestrictedPorts(Control):
         Trigger("aws.ec2", name, security_groups)
         for name in ("AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules", "CreateSecurityGroup")
     )
+
+    @classmethod
+    def severity_of(cls, result: Result) -> Severity:
+        """Critical when the world reaches a database port (or every port); high for any other port."""
+        rules = result.state_before.get("ingress_rules")
+        by_id = (
+            {r.get("SecurityGroupRuleId"): r for r in rules if isinstance(r, dict)} if isinstance(rules, list) else {}
+        )
+        offending = [by_id.get(v.detail.get("rule_id")) for v in result.violations]
+        return Severity.CRITICAL if any(r and _reaches_a_database(r) for r in offending) else cls.severity
 
     def resolve(self, ref: ResourceRef) -> ResourceRef:
         return sg.resolve(self.context, ref)
@@ -126,6 +142,16 @@ class VpcSgRestrictedPorts(Control):
 
     def _serves_public_lb(self, ref: ResourceRef) -> bool:
         return ref.resource_id in public_lb_group_ids(self.context, ref.region)
+
+
+def _reaches_a_database(rule: Mapping[str, Any]) -> bool:
+    protocol = str(rule.get("IpProtocol"))
+    if protocol == sg.ALL_PROTOCOLS:
+        return True
+    low, high = rule.get("FromPort"), rule.get("ToPort")
+    if protocol not in ("tcp", "6") or not isinstance(low, int) or not isinstance(high, int):
+        return False
+    return low == -1 or any(low <= port <= high for port in DATABASE_PORTS)
 
 
 def _world_open(rule: SecurityGroupRuleTypeDef) -> bool:

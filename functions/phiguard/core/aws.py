@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3control import S3ControlClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sts import STSClient
 
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 6}, connect_timeout=5, read_timeout=20)
@@ -58,6 +59,9 @@ class Clients:
 
     def sns(self, region: str | None = None) -> SNSClient:
         return self._client("sns", region)  # type: ignore[no-any-return]
+
+    def sqs(self, region: str | None = None) -> SQSClient:
+        return self._client("sqs", region)  # type: ignore[no-any-return]
 
     def dynamodb(self, region: str | None = None) -> DynamoDBClient:
         return self._client("dynamodb", region)  # type: ignore[no-any-return]

@@ -13,7 +13,9 @@ from phiguard.core.exemptions import parse_list
 from phiguard.core.model import Mode
 
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+_EVENT_SOURCE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+MAX_DEDUP_WINDOW_SECONDS = 900  # the longest an SQS message can be delayed: the window's summary waits that long
 
 
 class SettingsError(ValueError):
@@ -59,12 +61,18 @@ class Settings:
         "ELBSecurityPolicy-FS-1-2-Res-2019-08",
         "ELBSecurityPolicy-FS-1-2-Res-2020-10",
     )
-    hipaa_eligible_services: tuple[str, ...] = ()  # extra eligible event sources; the shipped list is data
+    # CloudTrail event sources (e.g. "foo.amazonaws.com") that hipaa-eligible-services-only allows besides its shipped
+    # list (phiguard/data/hipaa_eligible_services.json): services AWS has made eligible since, or that hold no PHI here.
+    hipaa_eligible_services: tuple[str, ...] = ()
     slack_webhook_secret_arn: str | None = None  # Secrets Manager secret holding the Slack webhook URL
     allow_loopback_webhook: bool = False  # local runs only: also accept http://127.0.0.1, ::1, localhost
     sweep_regions: tuple[str, ...] = ()  # regions the sweep and `phiguard scan` walk; () = the current one
     sweep_concurrency: int = 8  # resources judged at once; adaptive retries pace each client on throttling
     sweep_margin_seconds: int = 120  # a sweep invocation hands the rest on when less time than this is left
+    # Alert storms: after a message about one (control, resource, outcome), the same within this many seconds are
+    # counted (in the state table) and told in one summary when the window closes; 0 = every message is sent.
+    dedup_window_seconds: int = 300
+    digest_queue_url: str | None = None  # SQS queue that holds each window's summary until the window closes
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -104,12 +112,16 @@ class Settings:
             ),
             accepted_tls_policies=tuple(_items(env, "PHIGUARD_ACCEPTED_TLS_POLICIES"))
             or defaults.accepted_tls_policies,
-            hipaa_eligible_services=tuple(_items(env, "PHIGUARD_HIPAA_ELIGIBLE_SERVICES")),
+            hipaa_eligible_services=_event_sources(env, "PHIGUARD_HIPAA_ELIGIBLE_SERVICES"),
             slack_webhook_secret_arn=_arn(env, "PHIGUARD_SLACK_WEBHOOK_SECRET_ARN"),
             allow_loopback_webhook=_flag(env, "PHIGUARD_ALLOW_LOOPBACK_WEBHOOK", defaults.allow_loopback_webhook),
             sweep_regions=_regions(env, "PHIGUARD_SWEEP_REGIONS"),
             sweep_concurrency=_positive(env, "PHIGUARD_SWEEP_CONCURRENCY", defaults.sweep_concurrency),
             sweep_margin_seconds=_positive(env, "PHIGUARD_SWEEP_MARGIN_SECONDS", defaults.sweep_margin_seconds),
+            dedup_window_seconds=_bounded(
+                env, "PHIGUARD_DEDUP_WINDOW_SECONDS", defaults.dedup_window_seconds, 0, MAX_DEDUP_WINDOW_SECONDS
+            ),
+            digest_queue_url=_queue_url(env, "PHIGUARD_DIGEST_QUEUE_URL"),
         )
 
 
@@ -131,6 +143,14 @@ def _cidrs(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _event_sources(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    values = _items(env, name)
+    for value in values:
+        if not _EVENT_SOURCE.match(value):
+            raise SettingsError(f"{name} has {value!r}, which is not a CloudTrail event source (name.amazonaws.com)")
+    return tuple(values)
+
+
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     value = env.get(name, "").strip().lower()
     if not value:
@@ -147,6 +167,22 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     if not value.isdigit() or int(value) < 1:
         raise SettingsError(f"{name}={value!r} is not a positive whole number")
     return int(value)
+
+
+def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise SettingsError(f"{name}={value!r} is not a whole number from {low} to {high}")
+    return int(value)
+
+
+def _queue_url(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    if value and not value.startswith(("https://", "http://")):
+        raise SettingsError(f"{name}={value!r} is not an SQS queue URL")
+    return value or None
 
 
 def _exemptions(env: Mapping[str, str], name: str) -> tuple[Mapping[str, Any], ...]:

@@ -7,10 +7,11 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from phiguard.core.aws import Clients
 from phiguard.core.brake import Brake
 from phiguard.core.control import Context, all_controls
-from phiguard.core.engine import Engine
+from phiguard.core.engine import Engine, Notifier
 from phiguard.core.evidence import DynamoEvidence, Evidence, NoEvidence
-from phiguard.core.settings import Settings
+from phiguard.core.settings import Settings, SettingsError
 from phiguard.core.sweep import Sweep, Walker
+from phiguard.notify.dedup import Deduplicating, DedupStore, Digester
 from phiguard.notify.sns import SnsPublisher
 
 
@@ -20,12 +21,30 @@ def evidence_store(settings: Settings, clients: Clients) -> Evidence:
     return DynamoEvidence(clients, settings.evidence_table, settings.evidence_retention_days)
 
 
+def notifier(settings: Settings, clients: Clients) -> Notifier:
+    """The topic's publisher; with a state table, a digest queue and a window, one message per burst."""
+    publisher = SnsPublisher(clients, settings.topic_arn)
+    if not (settings.state_table and settings.digest_queue_url and settings.dedup_window_seconds):
+        return publisher
+    store = DedupStore(clients, settings.state_table, settings.dedup_window_seconds)
+    return Deduplicating(publisher, store, settings.digest_queue_url)
+
+
+def build_digester(settings: Settings, clients: Clients | None = None) -> Digester:
+    """The digest handler's work: the same table and topic as the engine's notifier."""
+    clients = clients or Clients()
+    if not settings.state_table:
+        raise SettingsError("PHIGUARD_STATE_TABLE is not set: the digest handler has no windows to close")
+    store = DedupStore(clients, settings.state_table, settings.dedup_window_seconds)
+    return Digester(store, SnsPublisher(clients, settings.topic_arn))
+
+
 def build_engine(settings: Settings, clients: Clients | None = None) -> Engine:
     clients = clients or Clients()
     state = settings.state_table
     return Engine(
         Context(settings, clients),
-        SnsPublisher(clients, settings.topic_arn),
+        notifier(settings, clients),
         evidence=evidence_store(settings, clients),
         brake=Brake(clients, state, settings.brake_max_fixes, settings.brake_window_seconds) if state else None,
         idempotency=DynamoDBPersistenceLayer(table_name=state) if state else None,

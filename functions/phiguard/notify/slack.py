@@ -1,7 +1,8 @@
 """Slack: a Block Kit message from the body a Lambda subscriber of the topic receives, and the one POST.
 
 render() is pure. It reads the SNS message as the topic carries it for Lambda: the full result JSON, an
-alert about PHI Guard itself ({"kind": "alert", ...}), a CloudWatch alarm (the failure-queue alarm
+alert about PHI Guard itself ({"kind": "alert", ...}), the summary of a de-duplication window
+({"kind": "digest", ...}), a CloudWatch alarm (the failure-queue alarm
 publishes to the same topic), or anything else. A body it cannot read becomes a plain-text message,
 never an error: nothing is dropped for being unexpected. Every text is cut to Slack's limits on a line
 boundary, with a note saying so.
@@ -27,7 +28,8 @@ from aws_lambda_powertools import Logger
 
 from phiguard.core.model import JsonDict, Outcome, Result
 from phiguard.notify.console import console_url
-from phiguard.notify.render import short_name
+from phiguard.notify.digest import Digest
+from phiguard.notify.render import in_short, short_name
 
 logger = Logger()
 
@@ -39,9 +41,6 @@ HEADER_LIMIT = 150
 FIELDS_PER_SECTION = 10
 BLOCK_LIMIT = 50
 TEXT_LIMIT = 3000  # the `text` fallback (notifications, screen readers, plain-text messages)
-SHORT_VALUE = 160  # characters of one value in the before/after summary
-SHORT_LINES = 12  # differences shown in the before/after summary
-SHORT_BUDGET = 2400  # characters of those lines, so the count of the rest always fits
 SHORTENED = "\n… (shortened)"
 
 _OUTCOMES = {
@@ -67,7 +66,13 @@ _OUTCOMES = {
     Outcome.COMPLIANT: (":large_green_circle:", "Compliant", "PHI Guard found the resource compliant."),
     Outcome.NOT_APPLICABLE: (":heavy_minus_sign:", "Not applicable", "PHI Guard found the control not applicable."),
 }
-_SEVERITY_EMOJI = {"critical": ":rotating_light:", "high": ":rotating_light:", "warning": ":warning:"}
+_SEVERITY_EMOJI = {
+    "critical": ":rotating_light:",
+    "high": ":rotating_light:",
+    "medium": ":warning:",
+    "warning": ":warning:",
+    "low": ":information_source:",
+}
 
 
 class WebhookRefused(ValueError):
@@ -158,13 +163,18 @@ def render(body: str) -> JsonDict:
         return plain_text(body)
     if data.get("kind") == "alert":
         return alert_message(data)
+    if data.get("kind") == "digest":
+        try:
+            return digest_message(Digest.from_json(data))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return plain_text(body)
     if "AlarmName" in data and "NewStateValue" in data:
         return alarm_message(data)
     try:
         result = Result.from_json(data)
     except (KeyError, TypeError, ValueError, AttributeError):
         return plain_text(body)
-    return result_message(result)
+    return result_message(result, str(data.get("severity") or ""))
 
 
 def plain_text(body: str) -> JsonDict:
@@ -172,7 +182,7 @@ def plain_text(body: str) -> JsonDict:
     return {"text": fit(escape(body.strip() or "(an empty notification)"), TEXT_LIMIT)}
 
 
-def result_message(result: Result) -> JsonDict:
+def result_message(result: Result, severity: str = "") -> JsonDict:
     r, res = result, result.resource
     emoji, word, headline = _OUTCOMES[r.outcome]
     name = short_name(res.resource_id)
@@ -195,6 +205,7 @@ def result_message(result: Result) -> JsonDict:
                 ("When", escape(f"{actor.event_time} ({actor.event_name})") if actor else "unknown"),
                 ("Mode", escape(str(r.mode))),
                 ("Evidence", escape(r.evidence_id) if r.evidence_id else escape(_no_evidence(r))),
+                *([("Severity", escape(severity))] if severity else []),
             ]
         ),
         _section("What was wrong", _bullets([v.summary for v in r.violations])),
@@ -234,34 +245,9 @@ def _steps(result: Result) -> str:
     return "\n".join(lines)
 
 
-def _short(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= SHORT_VALUE else text[: SHORT_VALUE - 1] + "…"
-
-
 def _in_short(result: Result) -> str:
-    """What changed between the recorded states, one line per top-level key that differs."""
-    before, after = result.state_before, result.state_after
-    if set(before) == {"omitted"}:
-        return f"The states are too large for a notification: see evidence row {result.evidence_id}."
-    if after is None:
-        return "before: " + _short(before) + "\nafter: (not read again: nothing was changed)"
-    missing = object()
-    lines = [
-        f"{key}: {'(absent)' if b is missing else _short(b)} → {'(absent)' if a is missing else _short(a)}"
-        for key in sorted(set(before) | set(after), key=str)
-        if (b := before.get(key, missing)) != (a := after.get(key, missing))
-    ]
-    if not lines:
-        return "no difference in the recorded state"
-    shown: list[str] = []
-    for line in lines[:SHORT_LINES]:
-        if sum(len(s) + 1 for s in shown) + len(line) > SHORT_BUDGET:
-            break
-        shown.append(line)
-    if len(shown) < len(lines):
-        shown.append(f"… and {len(lines) - len(shown)} more differences (the evidence row has them all)")
-    return "\n".join(shown)
+    """What changed between the recorded states, one line per top-level key that differs (as in the e-mail)."""
+    return "\n".join(in_short(result, arrow="→", more="…"))
 
 
 def alert_message(data: JsonDict) -> JsonDict:
@@ -275,6 +261,39 @@ def alert_message(data: JsonDict) -> JsonDict:
         _context("PHI Guard · an alert about PHI Guard itself, not about one resource"),
     ]
     return _message(escape(f"PHI Guard alert ({severity}): {subject}"), blocks)
+
+
+def digest_message(digest: Digest) -> JsonDict:
+    """The summary of a de-duplication window: how many more messages about one drift were merged."""
+    r, res = digest.first, digest.first.resource
+    emoji, word, _ = _OUTCOMES[r.outcome]
+    name = short_name(res.resource_id)
+    url = console_url(res.resource_type, res.resource_id, res.region)
+    story = (
+        f"{digest.count} more event(s) ended with the same outcome within {digest.window_seconds} seconds of the "
+        f"first, which was posted at once ({digest.first_at}). They were counted instead of posted one by one; "
+        f"each has its own evidence row."
+    )
+    blocks = [
+        _header(f"{emoji} {digest.count} more: {word}: {r.control_id}"),
+        _section(escape(f"{digest.count} more messages about one drift, merged into this summary"), escape(story)),
+        _fields(
+            [
+                ("Resource", f"{_link(url, name)}\n`{escape(res.resource_id)}`\n{escape(res.resource_type)}"),
+                ("Account / region", f"{escape(res.account_id)} / {escape(res.region)}"),
+                ("Control", f"`{escape(r.control_id)}`"),
+                ("Severity", escape(str(digest.severity))),
+                ("Last", escape(f"{digest.last_at} by {digest.last_actor}")),
+                ("Evidence of the last", escape(digest.last_evidence_id or "-")),
+            ]
+        ),
+        _section("What was wrong (as in the first message)", _bullets([v.summary for v in r.violations])),
+        _context(
+            escape(f"phiguard evidence --control {r.control_id} --resource {res.resource_id} --since {digest.first_at}")
+        ),
+    ]
+    text = f"PHI Guard: {digest.count} more: {word}: {r.control_id} on {name} ({res.account_id}/{res.region})"
+    return _message(escape(text), blocks)
 
 
 def alarm_message(data: JsonDict) -> JsonDict:
