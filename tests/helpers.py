@@ -30,6 +30,7 @@ PLACEHOLDERS = {
     "target_group": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/frontend-tg/943f017f100becff",
     "kms_key": "1234abcd-12ab-34cd-56ef-1234567890ab",
     "volume": "vol-0a1b2c3d4e5f60001",
+    "subnet": "subnet-0a1b2c3d4e5f60001",
 }
 SELF_ROLE = "arn:aws:iam::123456789012:role/phiguard-RemediationRole-1A2B3C4D5E6F"
 

@@ -26,7 +26,7 @@ from phiguard.core.evidence import DynamoEvidence, result_of
 from phiguard.core.exemptions import EXEMPT_TAG, REASON_TAG, UNTIL_TAG
 from phiguard.core.model import Actor, Mode, Outcome, ResourceRef
 from phiguard.core.settings import Settings
-from phiguard.core.tags import merge_tags, read_tags
+from phiguard.core.tags import merge_tags, read_tags, taggable
 from phiguard.core.wiring import build_engine
 
 from phiguard_cli import posture
@@ -55,6 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (ClientError, BotoCoreError) as e:
         print(f"phiguard: AWS said: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"phiguard: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # exit 1 means "non-compliant": a crash must not look like a finding
+        if os.environ.get("PHIGUARD_DEBUG"):
+            raise
+        print(f"phiguard: unexpected error ({type(e).__name__}: {e}); PHIGUARD_DEBUG=1 shows where", file=sys.stderr)
         return 2
 
 
@@ -86,6 +94,11 @@ def parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="revert even if the resource changed since the fix, or was reverted already",
+    )
+    revert.add_argument(
+        "--exempted-elsewhere",
+        action="store_true",
+        help="for what cannot be tagged (the account): its exemption is already in the Exemptions list",
     )
     revert.set_defaults(command=revert_command)
 
@@ -235,6 +248,14 @@ def revert_command(args: argparse.Namespace, clients: Clients, session: boto3.se
     context = Context(Settings(mode=Mode.ENFORCE), clients)
     control = get_control(fixed.control_id)(context)
     ref = fixed.resource
+    if not taggable(ref.resource_type) and not args.exempted_elsewhere:
+        entry = json.dumps({"resource": ref.resource_id, "controls": [fixed.control_id], "until": "YYYY-MM-DD",
+                            "reason": args.reason})  # fmt: skip
+        raise CliError(
+            f"a {ref.resource_type} cannot carry exemption tags, so PHI Guard would fix the revert again at once. "
+            f"Add {entry} to the Exemptions parameter (or its SSM parameter) first, then run this again with "
+            "--exempted-elsewhere; nothing was changed"
+        )
     try:
         current = control.evaluate(ref)
     except ResourceGone as e:
@@ -249,14 +270,18 @@ def revert_command(args: argparse.Namespace, clients: Clients, session: boto3.se
     print(f"Revert {fixed.control_id} on {ref.resource_id} ({ref.region}), fixed at {row['recorded_at']}:")
     for change in fixed.changes:
         print(f"  undo: {change}")
-    print(f"  first exempt it from {fixed.control_id} until {until}: {args.reason}")
+    if taggable(ref.resource_type):
+        print(f"  first exempt it from {fixed.control_id} until {until}: {args.reason}")
+    else:
+        print(f"  its exemption from {fixed.control_id} is in the Exemptions list (--exempted-elsewhere)")
     if not _confirm("Proceed?", args.yes):
         print("nothing changed")
         return 1
     restored: list[str] = []
     note, problem = "", None
     try:
-        note = _exempt(context, ref, fixed.control_id, until, args.reason)  # first: nothing re-fixes the revert
+        if taggable(ref.resource_type):  # first: nothing re-fixes the revert
+            note = _exempt(context, ref, fixed.control_id, until, args.reason)
         restored = control.revert(ref, fixed)
     except (NotRevertible, ValueError, ClientError, BotoCoreError) as e:
         problem = f"{type(e).__name__}: {e}"

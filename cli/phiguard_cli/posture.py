@@ -115,7 +115,10 @@ def deployment(args: argparse.Namespace, session: boto3.session.Session) -> Depl
 
 def regions(args: argparse.Namespace, settings: Settings, session: boto3.session.Session) -> list[str]:
     if args.regions:
-        return [r.strip() for r in args.regions.split(",") if r.strip()]
+        try:
+            return list(Settings.from_env({"PHIGUARD_SWEEP_REGIONS": args.regions}).sweep_regions)
+        except SettingsError as e:
+            raise UsageError(str(e).replace("PHIGUARD_SWEEP_REGIONS", "--regions")) from e
     if settings.sweep_regions:
         return list(settings.sweep_regions)
     if not session.region_name:
@@ -309,7 +312,8 @@ def _recorded(row: dict[str, Any]) -> Result:
     try:
         return result_of(row)
     except ValueError:
-        return Result.from_json({**json.loads(row["result"]), "state_before": {}, "state_after": None})
+        data = {**json.loads(row["result"]), "state_before": {}, "state_after": None}
+        return Result.from_json({**data, "evidence_id": row["evidence_id"]})
 
 
 def compliance_report(
@@ -335,6 +339,10 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
 
 
 def report_command(args: argparse.Namespace, clients: Clients, session: boto3.session.Session) -> int:
+    if args.days < 1:
+        raise UsageError("--days must be a positive number of days")
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        raise UsageError(f"cannot write {args.output}: its directory does not exist")
     settings = deployment(args, session).settings
     walk = walker(args, clients, session, settings)
     since = datetime.now(UTC) - timedelta(days=args.days)

@@ -171,3 +171,24 @@ def test_controls_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_the_exit_status_rule() -> None:
     assert posture.exit_status([]) == 0
+
+
+def test_reverting_an_account_wide_fix_is_refused_until_its_exemption_is_listed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rails_tables()
+    iam = boto3.client("iam")
+    iam.update_account_password_policy(MinimumPasswordLength=6)
+    monkeypatch.setenv("PHIGUARD_EVIDENCE_TABLE", EVIDENCE_TABLE)
+    assert phiguard("fix", "--control", "iam-password-policy", "--yes") == 0
+    [row] = evidence_rows()
+    fixed_length = iam.get_account_password_policy()["PasswordPolicy"]["MinimumPasswordLength"]
+
+    assert phiguard("revert", row["evidence_id"], "--reason", "CHG-9", "--yes", "--table", EVIDENCE_TABLE) == 2
+
+    assert "--exempted-elsewhere" in capsys.readouterr().err
+    assert iam.get_account_password_policy()["PasswordPolicy"]["MinimumPasswordLength"] == fixed_length
+    assert len(evidence_rows()) == 1  # nothing was attempted, nothing recorded
+    assert phiguard("revert", row["evidence_id"], "--reason", "CHG-9", "--yes", "--table", EVIDENCE_TABLE,
+                    "--exempted-elsewhere") == 0  # fmt: skip
+    assert iam.get_account_password_policy()["PasswordPolicy"]["MinimumPasswordLength"] == 6

@@ -9,7 +9,9 @@ from typing import Any
 
 import boto3
 import pytest
-from helpers import EVENTS, SELF_ROLE, alb, authorize, group, ingress, listener_actions, load_event, vpc
+from helpers import ACCOUNT, EVENTS, SELF_ROLE, alb, authorize, group, ingress, listener_actions, load_event, vpc
+from phiguard.controls.alb_http_to_https_redirection_check import redirect_action
+from phiguard.controls.s3_bucket_ssl_requests_only import tls_only_statement
 from phiguard.handlers.remediate import lambda_handler
 from phiguard_local.demo import LambdaContextStub
 
@@ -103,7 +105,202 @@ def forwarding_alb() -> dict[str, str]:
     return {"lb": world.lb, "listener": world.http, "target_group": world.target_group}
 
 
+WEAK_TLS_POLICY = "ELBSecurityPolicy-2016-08"
+DB, DB_SNAPSHOT, UNENCRYPTED_DB = "phi-db", "phi-db-nightly", "phi-reports-mysql"
+OTHER_ACCOUNT = "111122223333"
+TRAIL_NAME, TRAIL_BUCKET = "phi-audit", "phi-trail-logs"
+TRAIL_ARN = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{TRAIL_NAME}"
+FLOW_LOGS = "arn:aws:s3:::phi-flow-logs"
+LOG_BUCKET = "phi-access-logs-123456789012"
+WEAK_PASSWORD_POLICY: dict[str, Any] = {
+    "MinimumPasswordLength": 8,
+    "RequireSymbols": False,
+    "RequireNumbers": True,
+    "RequireUppercaseCharacters": True,
+    "RequireLowercaseCharacters": True,
+    "AllowUsersToChangePassword": True,
+    "MaxPasswordAge": 90,
+    "PasswordReusePrevention": 24,
+    "HardExpiry": False,
+}
+VPC_ENDPOINT_ONLY = {
+    "Sid": "OnlyThroughTheVpcEndpoint",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+    "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-0a1b2c3d4e5f60001"}},
+}
+
+
+def weak_tls_alb() -> dict[str, str]:
+    """HTTP already redirects; the HTTPS listener was just given a policy that still accepts TLS 1.0."""
+    world = alb()
+    elbv2 = boto3.client("elbv2")
+    elbv2.modify_listener(ListenerArn=world.http, DefaultActions=[redirect_action(443)])
+    elbv2.modify_listener(ListenerArn=str(world.https), SslPolicy=WEAK_TLS_POLICY)
+    return {"lb": world.lb, "listener": str(world.https), "target_group": world.target_group}
+
+
+def db_instance(db_id: str = DB, engine: str = "postgres", **settings: Any) -> None:
+    """An available instance that every RDS control accepts, but for the settings given."""
+    accepted = {"MultiAZ": True, "BackupRetentionPeriod": 7, "DeletionProtection": True, "StorageEncrypted": True}
+    boto3.client("rds").create_db_instance(
+        DBInstanceIdentifier=db_id,
+        Engine=engine,
+        DBInstanceClass="db.t3.micro",
+        AllocatedStorage=20,
+        MasterUsername="phiadmin",
+        MasterUserPassword="correct-horse-battery",
+        **{**accepted, **settings},
+    )
+
+
+def rds_instance(db_id: str) -> dict[str, Any]:
+    return dict(boto3.client("rds").describe_db_instances(DBInstanceIdentifier=db_id)["DBInstances"][0])
+
+
+def public_database() -> dict[str, str]:
+    db_instance(PubliclyAccessible=True)
+    return {}
+
+
+def snapshot_shared_with_everyone() -> dict[str, str]:
+    """A manual snapshot shared with one partner account, then with "all"."""
+    db_instance()
+    rds = boto3.client("rds")
+    rds.create_db_snapshot(DBInstanceIdentifier=DB, DBSnapshotIdentifier=DB_SNAPSHOT)
+    rds.modify_db_snapshot_attribute(
+        DBSnapshotIdentifier=DB_SNAPSHOT, AttributeName="restore", ValuesToAdd=[OTHER_ACCOUNT]
+    )
+    rds.modify_db_snapshot_attribute(DBSnapshotIdentifier=DB_SNAPSHOT, AttributeName="restore", ValuesToAdd=["all"])
+    return {}
+
+
+def restore_shares(snapshot_id: str) -> list[str]:
+    attributes = boto3.client("rds").describe_db_snapshot_attributes(DBSnapshotIdentifier=snapshot_id)[
+        "DBSnapshotAttributesResult"
+    ]["DBSnapshotAttributes"]
+    return sorted(v for a in attributes if a["AttributeName"] == "restore" for v in a.get("AttributeValues", []))
+
+
+def unencrypted_database() -> dict[str, str]:
+    db_instance(UNENCRYPTED_DB, "mysql", StorageEncrypted=False, PubliclyAccessible=False)
+    return {}
+
+
+def trail(*, logging: bool = True, **settings: Any) -> dict[str, str]:
+    """A trail that every trail control accepts, but for the settings given."""
+    boto3.client("s3").create_bucket(Bucket=TRAIL_BUCKET)
+    cloudtrail = boto3.client("cloudtrail")
+    config: dict[str, Any] = {
+        "S3KeyPrefix": "audit",
+        "IncludeGlobalServiceEvents": True,
+        "IsMultiRegionTrail": True,
+        "EnableLogFileValidation": True,
+        "KmsKeyId": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "CloudWatchLogsLogGroupArn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:phi-trail:*",
+        "CloudWatchLogsRoleArn": f"arn:aws:iam::{ACCOUNT}:role/phi-trail-to-logs",
+        **settings,
+    }
+    cloudtrail.create_trail(Name=TRAIL_NAME, S3BucketName=TRAIL_BUCKET, **config)
+    cloudtrail.start_logging(Name=TRAIL_NAME)
+    if not logging:
+        cloudtrail.stop_logging(Name=TRAIL_NAME)
+    return {}
+
+
+def trail_settings() -> dict[str, Any]:
+    return dict(boto3.client("cloudtrail").get_trail(Name=TRAIL_ARN)["Trail"])
+
+
+def weak_password_policy() -> dict[str, str]:
+    boto3.client("iam").update_account_password_policy(**WEAK_PASSWORD_POLICY)
+    return {}
+
+
+def root_access_key() -> dict[str, str]:
+    """The root user holds an access key. moto cannot create root keys: its account summary is set as AWS's would be."""
+    from moto.iam.models import iam_backends
+
+    iam_backends[ACCOUNT]["global"].account_summary._account_access_keys_present = 1
+    return {}
+
+
+def private_subnet_mapping_public_ips() -> dict[str, str]:
+    """A subnet of a new VPC (its main route table has no internet gateway) that gives instances public IPs."""
+    ec2 = boto3.client("ec2")
+    subnet = ec2.create_subnet(VpcId=vpc(), CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
+    ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
+    return {"subnet": subnet}
+
+
+def flow_log_deleted() -> dict[str, str]:
+    """A VPC whose flow log was just deleted (moto's default VPC has none either); the destination bucket exists."""
+    boto3.client("s3").create_bucket(Bucket=FLOW_LOGS.rpartition(":")[2])
+    ec2 = boto3.client("ec2")
+    v = vpc()
+    flow_logs = ec2.create_flow_logs(
+        ResourceIds=[v], ResourceType="VPC", TrafficType="ALL", LogDestinationType="s3", LogDestination=FLOW_LOGS
+    )["FlowLogIds"]
+    ec2.delete_flow_logs(FlowLogIds=flow_logs)
+    return {}
+
+
+def vpcs_with_flow_logs() -> dict[str, bool]:
+    ec2 = boto3.client("ec2")
+    logged = {f["ResourceId"] for f in ec2.describe_flow_logs()["FlowLogs"]}
+    return {v["VpcId"]: v["VpcId"] in logged for v in ec2.describe_vpcs()["Vpcs"]}
+
+
+def bucket_policy_without_tls() -> dict[str, str]:
+    bucket(None)()
+    policy = {"Version": "2012-10-17", "Statement": [VPC_ENDPOINT_ONLY]}
+    boto3.client("s3").put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+    return {}
+
+
+def bucket_policy() -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = json.loads(boto3.client("s3").get_bucket_policy(Bucket=BUCKET)["Policy"])[
+        "Statement"
+    ]
+    return statements
+
+
+def versioning_suspended() -> dict[str, str]:
+    bucket(None)()
+    s3 = boto3.client("s3")
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
+    return {}
+
+
+def access_logging_turned_off() -> dict[str, str]:
+    """The PHI bucket logged to a log bucket (which admits the S3 logging service), until logging was turned off."""
+    bucket(None)()
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=LOG_BUCKET)
+    service_may_write = {
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{LOG_BUCKET}/*",
+    }
+    s3.put_bucket_policy(
+        Bucket=LOG_BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [service_may_write]})
+    )
+    enabled = {"LoggingEnabled": {"TargetBucket": LOG_BUCKET, "TargetPrefix": f"{BUCKET}/"}}
+    s3.put_bucket_logging(Bucket=BUCKET, BucketLoggingStatus=enabled)
+    s3.put_bucket_logging(Bucket=BUCKET, BucketLoggingStatus={})
+    return {}
+
+
 TLS_LISTENER_CONTROLS_COMPLIANT = [("elbv2-acm-certificate-required", "compliant"), ("elbv2-tls-policy", "compliant")]
+RDS_INSTANCE_CONTROLS_COMPLIANT = [
+    ("db-instance-backup-enabled", "compliant"),
+    ("rds-instance-deletion-protection-enabled", "compliant"),
+    ("rds-multi-az-support", "compliant"),
+]
 
 CASES: dict[str, tuple[Callable[[], dict[str, str]], list[tuple[str, str]]]] = {
     "s3-delete-bucket-encryption.json": (bucket(None), [("s3-default-encryption-kms", "remediated")]),
@@ -205,6 +402,62 @@ CASES: dict[str, tuple[Callable[[], dict[str, str]], list[tuple[str, str]]]] = {
         [("s3-bucket-ssl-requests-only", "remediated")],  # the rule's control only, not every bucket control
     ),
     "config-compliance-change-unknown-rule.json": (bucket(None), []),
+    # RDS: CloudTrail writes its members with a lowercase first letter (dBInstanceIdentifier, dBSnapshotIdentifier).
+    "rds-modify-db-instance-publicly-accessible.json": (
+        public_database,
+        [("rds-instance-public-access-check", "remediated"), *RDS_INSTANCE_CONTROLS_COMPLIANT],
+    ),
+    "rds-modify-db-snapshot-attribute-public.json": (
+        snapshot_shared_with_everyone,
+        [("rds-snapshots-public-prohibited", "remediated")],
+    ),
+    "rds-create-db-instance-unencrypted.json": (
+        unencrypted_database,
+        [
+            ("rds-storage-encrypted", "needs_attention"),  # notify: RDS cannot encrypt an instance in place
+            ("rds-instance-public-access-check", "compliant"),
+            *RDS_INSTANCE_CONTROLS_COMPLIANT,
+        ],
+    ),
+    # CloudTrail's own calls name the trail by "name" (a name or an ARN); UpdateTrail answers with trailARN.
+    "cloudtrail-stop-logging-by-arn.json": (lambda: trail(logging=False), [("cloudtrail-enabled", "remediated")]),
+    "cloudtrail-update-trail-log-file-validation-off.json": (
+        lambda: trail(EnableLogFileValidation=False),
+        [
+            ("cloud-trail-log-file-validation-enabled", "remediated"),
+            ("cloud-trail-cloud-watch-logs-enabled", "compliant"),
+            ("cloud-trail-encryption-enabled", "compliant"),
+            ("multi-region-cloudtrail-enabled", "compliant"),
+        ],
+    ),
+    # IAM is global: its calls are recorded in us-east-1, and name the account only through who made them.
+    "iam-update-account-password-policy-weakened.json": (weak_password_policy, [("iam-password-policy", "remediated")]),
+    "iam-create-access-key-by-root.json": (root_access_key, [("iam-root-access-key-check", "needs_attention")]),
+    "elb-modify-listener-weak-tls-policy.json": (
+        weak_tls_alb,
+        [
+            ("elbv2-tls-policy", "remediated"),
+            ("elbv2-acm-certificate-required", "compliant"),
+            ("alb-http-to-https-redirection-check", "compliant"),
+        ],
+    ),
+    "ec2-modify-subnet-attribute-map-public-ip.json": (
+        private_subnet_mapping_public_ips,
+        [("subnet-auto-assign-public-ip-disabled", "remediated")],
+    ),
+    # DeleteFlowLogs names only the flow log: every VPC of the region is judged (moto's default VPC and the new one),
+    # each on its own; no destination is configured here.
+    "ec2-delete-flow-logs.json": (flow_log_deleted, [("vpc-flow-logs-enabled", "needs_attention")] * 2),
+    "s3-put-bucket-policy-without-tls.json": (
+        bucket_policy_without_tls,
+        [("s3-bucket-ssl-requests-only", "remediated")],
+    ),
+    "s3-delete-bucket-policy.json": (bucket(None), [("s3-bucket-ssl-requests-only", "remediated")]),
+    "s3-put-bucket-versioning-suspended.json": (versioning_suspended, [("s3-bucket-versioning-enabled", "remediated")]),
+    "s3-put-bucket-logging-off.json": (
+        access_logging_turned_off,
+        [("s3-bucket-logging-enabled", "needs_attention")],  # no log bucket configured here
+    ),
 }
 
 
@@ -223,6 +476,111 @@ def scheduled_key() -> str:
     key = boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]
     boto3.client("kms").schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
     return str(key)
+
+
+# What a sample leaves in moto once handled: the fix made, or nothing changed and a person told the steps.
+Results = list[dict[str, Any]]
+
+
+def steps_told(results: Results, control_id: str) -> list[str]:
+    [result] = [r for r in results if r["control_id"] == control_id]
+    return [step for violation in result["remaining"] for step in violation["manual_steps"]]
+
+
+def then_the_instance_is_private(ids: dict[str, str], results: Results) -> None:
+    assert rds_instance(DB)["PubliclyAccessible"] is False
+
+
+def then_only_everyone_loses_the_snapshot(ids: dict[str, str], results: Results) -> None:
+    assert restore_shares(DB_SNAPSHOT) == [OTHER_ACCOUNT]
+
+
+def then_the_instance_is_left_and_the_rebuild_is_told(ids: dict[str, str], results: Results) -> None:
+    db = rds_instance(UNENCRYPTED_DB)
+    assert (db["StorageEncrypted"], db["DBInstanceStatus"]) == (False, "available")
+    steps = steps_told(results, "rds-storage-encrypted")
+    assert any("copy-db-snapshot" in step and "--kms-key-id" in step for step in steps)
+    assert any("restore-db-instance-from-db-snapshot" in step for step in steps)
+
+
+def then_the_trail_logs_again(ids: dict[str, str], results: Results) -> None:
+    assert boto3.client("cloudtrail").get_trail_status(Name=TRAIL_ARN)["IsLogging"] is True
+
+
+def then_validation_is_on_and_nothing_else_changed(ids: dict[str, str], results: Results) -> None:
+    after = trail_settings()
+    assert after["LogFileValidationEnabled"] is True
+    assert (after["IsMultiRegionTrail"], after["KmsKeyId"], after["CloudWatchLogsLogGroupArn"]) == (
+        True,
+        f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:phi-trail:*",
+    )
+
+
+def then_only_the_weak_settings_are_raised(ids: dict[str, str], results: Results) -> None:
+    policy = boto3.client("iam").get_account_password_policy()["PasswordPolicy"]
+    raised = {**WEAK_PASSWORD_POLICY, "MinimumPasswordLength": 14, "RequireSymbols": True}
+    assert {name: policy.get(name) for name in WEAK_PASSWORD_POLICY} == raised
+
+
+def then_the_root_key_stays_and_its_removal_is_told(ids: dict[str, str], results: Results) -> None:
+    assert boto3.client("iam").get_account_summary()["SummaryMap"]["AccountAccessKeysPresent"] == 1
+    assert any("Deactivate the root access keys" in step for step in steps_told(results, "iam-root-access-key-check"))
+
+
+def then_the_listener_has_the_configured_policy_and_keeps_the_rest(ids: dict[str, str], results: Results) -> None:
+    [listener] = boto3.client("elbv2").describe_listeners(ListenerArns=[ids["listener"]])["Listeners"]
+    assert listener["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert [a["Type"] for a in listener["DefaultActions"]] == ["forward"]
+    assert len(listener["Certificates"]) == 1
+
+
+def then_the_subnet_gives_no_public_ips(ids: dict[str, str], results: Results) -> None:
+    [subnet] = boto3.client("ec2").describe_subnets(SubnetIds=[ids["subnet"]])["Subnets"]
+    assert subnet["MapPublicIpOnLaunch"] is False
+
+
+def then_every_unlogged_vpc_is_told(ids: dict[str, str], results: Results) -> None:
+    vpcs = vpcs_with_flow_logs()
+    assert len(vpcs) == 2 and not any(vpcs.values())  # nothing was created
+    assert sorted(r["resource"]["id"] for r in results) == sorted(vpcs)
+    for result in results:
+        assert any("FlowLogDestination" in step for step in steps_told([result], "vpc-flow-logs-enabled"))
+
+
+def then_the_tls_statement_is_merged_in(ids: dict[str, str], results: Results) -> None:
+    assert bucket_policy() == [VPC_ENDPOINT_ONLY, tls_only_statement(BUCKET)]
+
+
+def then_the_policy_is_the_tls_statement(ids: dict[str, str], results: Results) -> None:
+    assert bucket_policy() == [tls_only_statement(BUCKET)]
+
+
+def then_versioning_is_enabled(ids: dict[str, str], results: Results) -> None:
+    assert boto3.client("s3").get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+
+
+def then_logging_stays_off_and_the_steps_are_told(ids: dict[str, str], results: Results) -> None:
+    assert "LoggingEnabled" not in boto3.client("s3").get_bucket_logging(Bucket=BUCKET)
+    assert any("LogBucketName" in step for step in steps_told(results, "s3-bucket-logging-enabled"))
+
+
+STATE_AFTER: dict[str, Callable[[dict[str, str], Results], None]] = {
+    "rds-modify-db-instance-publicly-accessible.json": then_the_instance_is_private,
+    "rds-modify-db-snapshot-attribute-public.json": then_only_everyone_loses_the_snapshot,
+    "rds-create-db-instance-unencrypted.json": then_the_instance_is_left_and_the_rebuild_is_told,
+    "cloudtrail-stop-logging-by-arn.json": then_the_trail_logs_again,
+    "cloudtrail-update-trail-log-file-validation-off.json": then_validation_is_on_and_nothing_else_changed,
+    "iam-update-account-password-policy-weakened.json": then_only_the_weak_settings_are_raised,
+    "iam-create-access-key-by-root.json": then_the_root_key_stays_and_its_removal_is_told,
+    "elb-modify-listener-weak-tls-policy.json": then_the_listener_has_the_configured_policy_and_keeps_the_rest,
+    "ec2-modify-subnet-attribute-map-public-ip.json": then_the_subnet_gives_no_public_ips,
+    "ec2-delete-flow-logs.json": then_every_unlogged_vpc_is_told,
+    "s3-put-bucket-policy-without-tls.json": then_the_tls_statement_is_merged_in,
+    "s3-delete-bucket-policy.json": then_the_policy_is_the_tls_statement,
+    "s3-put-bucket-versioning-suspended.json": then_versioning_is_enabled,
+    "s3-put-bucket-logging-off.json": then_logging_stays_off_and_the_steps_are_told,
+}
 
 
 def test_every_sample_event_has_a_case() -> None:
@@ -248,6 +606,13 @@ def test_sample_event_through_the_handler(name: str, topic: Topic) -> None:
         assert body["resource"]["id"] == result["resource"]["id"]
         assert message["MessageAttributes"]["outcome"]["Value"] == result["outcome"]
         assert message["MessageAttributes"]["control_id"]["Value"] == result["control_id"]
+        assert body["remaining"] == result["remaining"]  # the manual steps a person is told are in the message
+    if then := STATE_AFTER.get(name):
+        then(ids, results)
+
+
+def test_every_state_check_names_a_sample() -> None:
+    assert set(STATE_AFTER) <= set(CASES)
 
 
 def test_a_failed_call_changes_nothing_even_when_the_group_is_open() -> None:
@@ -340,3 +705,31 @@ def test_a_group_name_outside_the_default_vpc_is_never_guessed() -> None:
 
     assert {r["outcome"] for r in results} == {"not_applicable"}
     assert ingress(g) == [("-1", -1, -1, "0.0.0.0/0")]
+
+
+def test_a_deleted_flow_log_with_a_destination_configured_gives_every_vpc_a_flow_log_again(
+    topic: Topic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PHIGUARD_FLOW_LOG_DESTINATION", FLOW_LOGS)
+    flow_log_deleted()
+
+    results = handle(load_event("ec2-delete-flow-logs.json"))
+
+    assert [(r["control_id"], r["outcome"]) for r in results] == [("vpc-flow-logs-enabled", "remediated")] * 2
+    vpcs = vpcs_with_flow_logs()
+    assert len(vpcs) == 2 and all(vpcs.values())
+    assert len(topic.messages()) == 2
+
+
+def test_access_logging_turned_off_with_a_log_bucket_configured_logs_there_again(
+    topic: Topic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PHIGUARD_LOG_BUCKET", LOG_BUCKET)
+    access_logging_turned_off()
+
+    results = handle(load_event("s3-put-bucket-logging-off.json"))
+
+    assert [(r["control_id"], r["outcome"]) for r in results] == [("s3-bucket-logging-enabled", "remediated")]
+    logging = boto3.client("s3").get_bucket_logging(Bucket=BUCKET)["LoggingEnabled"]
+    assert (logging["TargetBucket"], logging["TargetPrefix"]) == (LOG_BUCKET, f"{BUCKET}/")
+    assert len(topic.messages()) == 1

@@ -15,6 +15,8 @@ Scenarios
 - Given a trail, then it is judged once, in its home region.
 - The hand-off is an asynchronous invocation of the same function; the handler sweeps its own region.
 - Given an unreadable hand-off, then it is said once and nothing is swept; a fix whose message failed is in the summary.
+- Given a page of security groups, then their rules are read in one call, and a fixed group's verifying
+  evaluation reads live state.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 import boto3
 import pytest
-from helpers import ACCOUNT, REGION, FaultyClients, authorize, group, make_engine, vpc
+from helpers import ACCOUNT, REGION, FaultyClients, authorize, group, ingress, make_engine, vpc
 from phiguard.core import inventory
 from phiguard.core.aws import Clients
 from phiguard.core.control import Control, all_controls, get_control
@@ -105,7 +107,8 @@ def test_given_drifts_when_the_sweep_runs_then_each_is_fixed_and_one_summary_is_
     assert all(r.outcome is Outcome.REMEDIATED for r in inbox.results)
     [(subject, text, severity)] = inbox.alerts
     assert "1 finding(s) need attention" in subject
-    assert "encrypted-volumes" in text and severity == "warning"
+    assert "encrypted-volumes" in text and severity == "medium"
+    assert "2 fix(es) were each notified on their own" in text
     assert ids["open_group"]
 
 
@@ -153,6 +156,38 @@ def test_given_access_denied_on_one_service_then_it_is_reported_and_the_rest_is_
     assert "ec2:DescribeSecurityGroups" in problem.error
 
 
+def test_given_access_denied_on_listing_buckets_then_the_s3_action_is_named() -> None:
+    clients = FaultyClients()
+    clients.fail("ListBuckets", "AccessDenied", "Access Denied")
+
+    _, problems = walker(clients, ids=("s3-bucket-versioning-enabled",)).walk(lambda control, ref: None)
+
+    [problem] = problems
+    assert "(needs s3:ListAllMyBuckets)" in problem.error
+
+
+def test_given_a_listing_that_fails_oddly_then_the_sweep_reports_it_and_goes_on() -> None:
+    boto3.client("s3").create_bucket(Bucket="phi-plain")
+    engine, inbox = make_engine(Mode.ENFORCE)
+    carried = {
+        "tally": {"sweep_id": "s-1", "started_at": "2026-12-04T00:00:00+00:00"},
+        "cursors": [
+            {"resource_type": "AWS::S3::Bucket", "region": REGION, "token": "not-an-offset"},
+            {"resource_type": "AWS::S3::Bucket", "region": REGION, "token": None},
+        ],
+    }
+
+    outcome = Sweep(engine, walker(ids=("s3-bucket-versioning-enabled",)), 5).handle(
+        {SWEEP_KEY: carried}, lambda: 900.0, _no_hand_off
+    )
+
+    assert outcome["done"] is True and outcome["outcomes"] == {"remediated": 1}
+    [problem] = outcome["problems"]
+    assert "not-an-offset" in problem
+    [(_, _, severity)] = inbox.alerts
+    assert severity == "high"
+
+
 def test_given_throttling_that_outlasts_the_retries_then_the_resource_could_not_be_evaluated() -> None:
     boto3.client("s3").create_bucket(Bucket="phi-plain")
     clients = FaultyClients()
@@ -175,6 +210,10 @@ def test_given_a_region_not_enabled_then_it_is_skipped_and_reported() -> None:
     assert {c.region for c in cursors} == {REGION}
     [problem] = problems
     assert problem.region == "ap-east-1" and problem.skipped_region
+    engine, inbox = make_engine(Mode.ENFORCE)
+    outcome = Sweep(engine, w, 5).handle({}, lambda: 900.0, _no_hand_off)
+    assert outcome["skipped"] == ["ap-east-1"] and not outcome["problems"]
+    assert not inbox.alerts  # nothing wrong: no summary, and never a critical one for a skipped region
 
 
 def test_given_a_resource_deleted_between_listing_and_judging_then_it_is_not_applicable() -> None:
@@ -301,3 +340,38 @@ def test_given_a_fix_whose_message_cannot_be_sent_then_the_summary_says_so() -> 
     assert outcome["outcomes"] == {"remediated": 1, "bookkeeping_failed": 1}
     [(subject, text, severity)] = inbox.alerts
     assert "1 failure(s)" in subject and "topic unavailable" in text and severity == "critical"
+
+
+class CountingClients(Clients):
+    """moto clients that remember the name of every API call made through them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def _client(self, service: str, region: str | None) -> Any:
+        fresh = (service, region) not in self._cache
+        client = super()._client(service, region)
+        if fresh:
+            client.meta.events.register("before-call.*.*", lambda model, **_: self.calls.append(model.name))
+        return client
+
+
+def test_given_a_page_of_groups_then_their_rules_are_read_in_one_call_and_a_fix_is_verified_live() -> None:
+    vpc_id = vpc()
+    groups = [group(vpc_id, f"tier-{n}") for n in range(12)]
+    authorize(groups[5], 22, cidrs=("0.0.0.0/0",))
+    authorize(groups[7], 443, cidrs=("10.20.0.0/16",))
+    clients = CountingClients()
+    engine, inbox = make_engine(Mode.ENFORCE, clients=clients)
+    sweep = Sweep(engine, walker(clients, ids=("vpc-sg-restricted-ports",)), 5)
+
+    outcome = sweep.handle({}, lambda: 900.0, _no_hand_off)
+
+    assert outcome["outcomes"]["remediated"] == 1
+    assert outcome["outcomes"]["compliant"] >= 13  # the twelve and the VPCs' default groups
+    assert clients.calls.count("DescribeSecurityGroupRules") == 2  # the page's rules, then the fix's verification
+    assert ingress(groups[5]) == []
+    assert ingress(groups[7]) == [("tcp", 443, 443, "10.20.0.0/16")]
+    [fixed] = inbox.results
+    assert fixed.resource.resource_id == groups[5] and fixed.outcome is Outcome.REMEDIATED

@@ -38,6 +38,9 @@ class VpcFlowLogsEnabled(Control):
     )
     triggers = tuple(Trigger("aws.ec2", name, network.vpcs) for name in ("CreateVpc", "DeleteFlowLogs"))
 
+    def expand(self, ref: ResourceRef) -> list[ResourceRef]:
+        return network.each_vpc(self.context, ref)
+
     def evaluate(self, ref: ResourceRef) -> Evaluation:
         vpc_ids = sorted(v["VpcId"] for v in network.vpcs_of(self.context, ref))
         ec2 = self.clients.ec2(ref.region)

@@ -26,6 +26,9 @@ class VpcS3GatewayEndpoint(Control):
     permissions = ("ec2:DescribeVpcs", "ec2:DescribeVpcEndpoints")
     triggers = tuple(Trigger("aws.ec2", name, network.vpcs) for name in ("CreateVpc", "DeleteVpcEndpoints"))
 
+    def expand(self, ref: ResourceRef) -> list[ResourceRef]:
+        return network.each_vpc(self.context, ref)
+
     def evaluate(self, ref: ResourceRef) -> Evaluation:
         found = network.vpcs_of(self.context, ref)
         vpc_ids = sorted(v["VpcId"] for v in found if network.tag(v, network.PHI_TAG) != "false")

@@ -57,6 +57,10 @@ class Control(ABC):
         self.settings = context.settings
         self.clients = context.clients
 
+    def expand(self, ref: ResourceRef) -> list[ResourceRef]:
+        """The resources a reference stands for (a call that names no VPC means each VPC of the region)."""
+        return [ref]
+
     def resolve(self, ref: ResourceRef) -> ResourceRef:
         """Turn a reference by name into one by id; raise ResourceGone when nothing matches."""
         return ref

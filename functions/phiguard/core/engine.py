@@ -160,7 +160,12 @@ class Engine:
 
     def handle_call(self, call: ApiCall) -> list[Result]:
         triggered = triggered_by(call)
-        work = [(control, ref) for control, trigger in triggered for ref in trigger.resources(call)]
+        work = [
+            (control, each)
+            for control, trigger in triggered
+            for ref in trigger.resources(call)
+            for each in self._expanded(control, ref)
+        ]
         if not triggered:
             logger.info(
                 "no control applies to this call",
@@ -177,6 +182,13 @@ class Engine:
                 event_id=call.actor.event_id,
             )
         return self.handle_work(work, call.actor)
+
+    def _expanded(self, control: type[Control], ref: ResourceRef) -> list[ResourceRef]:
+        try:
+            return control(self.context).expand(ref)
+        except Exception:  # judged as named: the control's own evaluation reports what is wrong
+            logger.warning("could not expand the reference", control_id=control.control_id, exc_info=True)
+            return [ref]
 
     def handle_work(self, work: list[tuple[type[Control], ResourceRef]], actor: Actor) -> list[Result]:
         """Run each (control, resource) of one event exactly once; raise at the end if any failed."""
@@ -218,6 +230,8 @@ class Engine:
                 reason="being handled by another invocation",
                 bookkeeping_error="being handled by another invocation: retry later",
             )
+        if not decided.outcome.notified:  # compliant or not applicable: no evidence, no message to complete once
+            return self._finish(decided)
         try:
             done: Result = self._bookkeep_once(data={"key": key, "result": decided.to_json()})
         except _NotDone as e:

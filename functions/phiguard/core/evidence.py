@@ -155,4 +155,4 @@ def result_of(row: dict[str, Any]) -> Result:
     for key, state in states.items():
         if isinstance(state, dict) and state.get("truncated") is True:
             raise ValueError(f"the row's {key} was too large to keep whole")
-    return Result.from_json({**json.loads(row["result"]), **states})
+    return Result.from_json({**json.loads(row["result"]), **states, "evidence_id": row["evidence_id"]})

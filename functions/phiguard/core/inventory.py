@@ -8,9 +8,10 @@ so its token is an offset into that list.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from phiguard.core import kms, network, rds, trails
+from phiguard.core import kms, network, rds, security_groups, trails
 from phiguard.core.aws import Clients
 
 PAGE_SIZE = 100  # resources per page: bounded work between two checks of the time left
@@ -117,6 +118,16 @@ LISTERS: dict[str, Lister] = {
     kms.KEY: _simple("kms", "list_keys", "Keys", "KeyId"),
     "AWS::ACM::Certificate": _simple("acm", "list_certificates", "CertificateSummaryList", "CertificateArn"),
 }
+
+
+def page_read(
+    clients: Clients, resource_type: str, account_id: str, region: str, ids: list[str]
+) -> AbstractContextManager[None]:
+    """While a page is judged: the state its controls read, read for the whole page at once where one call can
+    (security groups' rules); elsewhere nothing, each control reads its resource itself."""
+    if resource_type == "AWS::EC2::SecurityGroup":
+        return security_groups.page_rules(clients, account_id, region, ids)
+    return nullcontext()
 
 
 def listable(resource_type: str) -> bool:

@@ -96,6 +96,13 @@ def vpcs_of(context: Context, ref: ResourceRef) -> list[VpcTypeDef]:
     return found
 
 
+def each_vpc(context: Context, ref: ResourceRef) -> list[ResourceRef]:
+    """ALL_VPCS as one reference per VPC of the region, so each is judged, exempted and recorded on its own."""
+    if ref.resource_id != ALL_VPCS:
+        return [ref]
+    return [ResourceRef(VPC, v["VpcId"], ref.region, ref.account_id) for v in vpcs_of(context, ref)]
+
+
 def tag(resource: VpcTypeDef | SubnetTypeDef | InstanceTypeDef, key: str) -> str | None:
     return next((t.get("Value") for t in resource.get("Tags", []) if t.get("Key") == key), None)
 

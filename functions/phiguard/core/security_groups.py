@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
+from phiguard.core.aws import Clients
 from phiguard.core.control import Context, ResourceGone
 from phiguard.core.model import JsonDict, ResourceRef, Result
 
@@ -15,6 +19,40 @@ if TYPE_CHECKING:
 WORLD_V4, WORLD_V6 = "0.0.0.0/0", "::/0"
 ALL_PROTOCOLS = "-1"
 _GONE = ("InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidGroupId.NotFound")
+
+# A walked page's rules, read in one call: (account, region, group id) -> its rules, each taken once.
+_PAGE_RULES: dict[tuple[str, str, str], list[SecurityGroupRuleTypeDef]] = {}
+_PAGE_LOCK = threading.Lock()
+
+
+@contextmanager
+def page_rules(clients: Clients, account_id: str, region: str, group_ids: list[str]) -> Iterator[None]:
+    """While a walk judges a page of groups: their rules read with one DescribeSecurityGroupRules call (a page
+    is at most inventory.PAGE_SIZE groups) instead of one per group. Each group's rules go to the first
+    evaluation that reads them and are then forgotten, so every later read, the verifying evaluation after a
+    fix included, reads live state; a group with no rules at all is read live as before."""
+    keys: list[tuple[str, str, str]] = []
+    if group_ids:
+        pages = (
+            clients.ec2(region)
+            .get_paginator("describe_security_group_rules")
+            .paginate(Filters=[{"Name": "group-id", "Values": group_ids}])
+        )
+        by_group: dict[str, list[SecurityGroupRuleTypeDef]] = {}
+        for page in pages:
+            for rule in page["SecurityGroupRules"]:
+                by_group.setdefault(str(rule.get("GroupId")), []).append(rule)
+        with _PAGE_LOCK:
+            for group_id, rules in by_group.items():
+                key = (account_id, region, group_id)
+                _PAGE_RULES[key] = rules
+                keys.append(key)
+    try:
+        yield
+    finally:
+        with _PAGE_LOCK:
+            for key in keys:
+                _PAGE_RULES.pop(key, None)
 
 
 def resolve(context: Context, ref: ResourceRef) -> ResourceRef:
@@ -34,6 +72,10 @@ def resolve(context: Context, ref: ResourceRef) -> ResourceRef:
 
 def ingress_rules(context: Context, ref: ResourceRef) -> list[SecurityGroupRuleTypeDef]:
     """Every ingress rule of the group, one CIDR / reference / prefix list per rule."""
+    with _PAGE_LOCK:
+        read_with_its_page = _PAGE_RULES.pop((ref.account_id, ref.region, ref.resource_id), None)
+    if read_with_its_page is not None:
+        return [rule for rule in read_with_its_page if not rule.get("IsEgress")]
     ec2 = context.clients.ec2(ref.region)
     try:
         pages = ec2.get_paginator("describe_security_group_rules").paginate(

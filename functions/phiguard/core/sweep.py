@@ -32,6 +32,7 @@ SWEEP_KEY = "phiguard-sweep"  # the continuation event a sweep sends to its next
 # What AWS answers in a region the account has not enabled (opt-in regions).
 REGION_DISABLED_CODES = frozenset({"OptInRequired", "AuthFailure", "UnrecognizedClientException"})
 MAX_LINES = 50  # failures and findings listed by name in the summary; the rest are counted
+MAX_LINE = 300  # characters of each of them (a summary must fit one message and the hand-off)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class Walker:
             ids, token = inventory.list_page(
                 self.clients, cursor.resource_type, cursor.region, self.account_id, cursor.token
             )
-        except (ClientError, BotoCoreError) as e:
+        except Exception as e:  # noqa: BLE001 - one listing that fails must not stop the others
             problem = _listing_problem(cursor, e)
             logger.warning("could not list", resource_type=cursor.resource_type, region=cursor.region, error=str(e))
             return [], None, problem
@@ -121,7 +122,8 @@ class Walker:
             for resource_id in ids
             for control in self.controls_for(cursor)
         ]
-        visited = list(pool.map(lambda pair: visit(*pair), work))
+        with inventory.page_read(self.clients, cursor.resource_type, self.account_id, cursor.region, ids):
+            visited = list(pool.map(lambda pair: visit(*pair), work))
         return visited, (replace(cursor, token=token) if token else None), None
 
     def walk(
@@ -157,14 +159,20 @@ class Walker:
         return enabled, skipped
 
 
-def _listing_problem(cursor: Cursor, error: ClientError | BotoCoreError) -> Problem:
+_LIST_OPERATIONS = {"ListBuckets": "s3:ListAllMyBuckets"}  # where the IAM action is not the operation's name
+
+
+def _listing_problem(cursor: Cursor, error: Exception) -> Problem:
     code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
     if code in REGION_DISABLED_CODES:
         return Problem(cursor.resource_type, cursor.region, f"region not enabled ({code}): skipped", True)
     needed = ""
     if isinstance(error, ClientError) and code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
         operation = error.operation_name
-        needed = next((f" (needs {p})" for p in inventory.PERMISSIONS if p.split(":")[1] == operation), "")
+        action = _LIST_OPERATIONS.get(operation) or next(
+            (p for p in inventory.PERMISSIONS if p.split(":")[1] == operation), None
+        )
+        needed = f" (needs {action})" if action else ""
     return Problem(cursor.resource_type, cursor.region, f"could not list: {error}{needed}")
 
 
@@ -181,6 +189,7 @@ class Tally:
     outcomes: Counter[str] = field(default_factory=Counter)
     lines: list[str] = field(default_factory=list)  # findings and failures worth a person's eye, capped
     problems: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # regions not enabled: nothing there, nothing wrong
 
     def add(self, result: Result) -> None:
         self.outcomes[str(result.outcome)] += 1
@@ -193,7 +202,7 @@ class Tally:
 
     def _line(self, text: str) -> None:
         if len(self.lines) < MAX_LINES:
-            self.lines.append(text)
+            self.lines.append(text if len(text) <= MAX_LINE else text[: MAX_LINE - 3] + "...")
 
     def to_json(self) -> JsonDict:
         return {
@@ -203,6 +212,7 @@ class Tally:
             "outcomes": dict(self.outcomes),
             "lines": self.lines,
             "problems": self.problems,
+            "skipped": self.skipped,
         }
 
     @classmethod
@@ -214,6 +224,7 @@ class Tally:
             outcomes=Counter({str(k): int(v) for k, v in dict(data.get("outcomes", {})).items()}),
             lines=[str(x) for x in data.get("lines", [])],
             problems=[str(x) for x in data.get("problems", [])],
+            skipped=[str(x) for x in data.get("skipped", [])],
         )
 
 
@@ -260,7 +271,8 @@ class Sweep:
             now = datetime.now(UTC).isoformat(timespec="seconds")
             tally = Tally(sweep_id=str(uuid.uuid4()), started_at=now)
             cursors, problems = self.walker.start()
-            tally.problems += [str(p) for p in problems]
+            tally.problems += [str(p) for p in problems if not p.skipped_region]
+            tally.skipped += [p.region for p in problems if p.skipped_region]
         actor = Actor(
             arn="phiguard scheduled sweep",
             principal_type="PHIGuardSweep",
@@ -308,7 +320,9 @@ class Sweep:
                 results, following, problem = self.walker.step(cursor, visit, pool)
                 for result in results:
                     tally.add(result)
-                if problem:
+                if problem and problem.skipped_region:
+                    tally.skipped.append(problem.region)
+                elif problem:
                     tally.problems.append(str(problem))
                 if following:
                     pending.insert(0, following)
@@ -328,16 +342,21 @@ class Sweep:
             f"every resource of the catalogue's types: {outcomes}.",
             "",
         ]
+        if tally.outcomes.get("remediated"):
+            lines += [f"{tally.outcomes['remediated']} fix(es) were each notified on their own.", ""]
         if tally.lines:
-            lines += ["Need a person, or failed (each fix was notified on its own):", *tally.lines]
+            lines += ["Needs attention:", *tally.lines]
             lines += [f"... {notable - len(tally.lines)} more"] if notable > len(tally.lines) else []
             lines.append("")
         if tally.problems:
             lines += ["Could not be listed (the rest of the sweep went on):", *tally.problems, ""]
+        if tally.skipped:
+            lines += [f"Regions not enabled for the account, skipped: {', '.join(sorted(set(tally.skipped)))}", ""]
         lines.append("The evidence table has a row for each finding; `phiguard report` shows the whole posture.")
         subject = f"PHI Guard sweep: {notable} finding(s) need attention, {failed} failure(s)"
+        severity = "critical" if failed else "high" if tally.problems else "medium"
         try:
-            self.engine.notify.alert(subject, "\n".join(lines), "critical" if failed or tally.problems else "warning")
+            self.engine.notify.alert(subject, "\n".join(lines), severity)
         except Exception:
             logger.exception("sweep summary could not be sent", sweep_id=tally.sweep_id)
 

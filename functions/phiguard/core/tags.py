@@ -13,6 +13,9 @@ S3_BUCKET = "AWS::S3::Bucket"
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 TRAIL = "AWS::CloudTrail::Trail"
+EC2_TAGGED = frozenset({"AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::Volume", "AWS::EC2::Instance"})
+KMS_KEY = "AWS::KMS::Key"
+CERTIFICATE = "AWS::ACM::Certificate"
 RDS_ARN_KINDS = {
     "AWS::RDS::DBInstance": "db",
     "AWS::RDS::DBCluster": "cluster",
@@ -27,7 +30,16 @@ READ_PERMISSIONS = {
     LOAD_BALANCER: ("elasticloadbalancing:DescribeTags",),
     TRAIL: ("cloudtrail:ListTags",),
     **dict.fromkeys(RDS_ARN_KINDS, ("rds:ListTagsForResource",)),
+    **dict.fromkeys(EC2_TAGGED, ("ec2:DescribeTags",)),
+    KMS_KEY: ("kms:ListResourceTags",),
+    CERTIFICATE: ("acm:ListTagsForCertificate",),
 }
+
+
+def taggable(resource_type: str) -> bool:
+    """Whether exemption tags can be read from (and a revert's exemption written to) this type; the rest,
+    such as the account, are exempted through the Exemptions list."""
+    return resource_type in READ_PERMISSIONS
 
 
 def _rds_arn(ref: ResourceRef) -> str:
@@ -58,6 +70,17 @@ def read_tags(context: Context, ref: ResourceRef) -> dict[str, str]:
     if ref.resource_type == TRAIL and ref.resource_id.startswith("arn:"):
         tag_lists = clients.cloudtrail(ref.region).list_tags(ResourceIdList=[ref.resource_id])["ResourceTagList"]
         return {t["Key"]: t.get("Value", "") for tl in tag_lists for t in tl.get("TagsList", [])}
+    if ref.resource_type in EC2_TAGGED:
+        described = clients.ec2(ref.region).describe_tags(
+            Filters=[{"Name": "resource-id", "Values": [ref.resource_id]}]
+        )
+        return {t["Key"]: t["Value"] for t in described["Tags"]}
+    if ref.resource_type == KMS_KEY:
+        pages = clients.kms(ref.region).get_paginator("list_resource_tags").paginate(KeyId=ref.resource_id)
+        return {t["TagKey"]: t["TagValue"] for page in pages for t in page.get("Tags", [])}
+    if ref.resource_type == CERTIFICATE:
+        listed = clients.acm(ref.region).list_tags_for_certificate(CertificateArn=ref.resource_id)
+        return {t["Key"]: t.get("Value", "") for t in listed.get("Tags", [])}
     return {}
 
 
@@ -74,7 +97,7 @@ def merge_tags(context: Context, ref: ResourceRef, tags: dict[str, str]) -> None
         clients.s3(ref.region).put_bucket_tagging(
             Bucket=ref.resource_id, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in merged.items()]}
         )
-    elif ref.resource_type == SECURITY_GROUP:
+    elif ref.resource_type == SECURITY_GROUP or ref.resource_type in EC2_TAGGED:
         clients.ec2(ref.region).create_tags(
             Resources=[ref.resource_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
         )
@@ -89,6 +112,14 @@ def merge_tags(context: Context, ref: ResourceRef, tags: dict[str, str]) -> None
     elif ref.resource_type == TRAIL:
         clients.cloudtrail(ref.region).add_tags(
             ResourceId=ref.resource_id, TagsList=[{"Key": k, "Value": v} for k, v in tags.items()]
+        )
+    elif ref.resource_type == KMS_KEY:
+        clients.kms(ref.region).tag_resource(
+            KeyId=ref.resource_id, Tags=[{"TagKey": k, "TagValue": v} for k, v in tags.items()]
+        )
+    elif ref.resource_type == CERTIFICATE:
+        clients.acm(ref.region).add_tags_to_certificate(
+            CertificateArn=ref.resource_id, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
         )
     else:
         raise ValueError(f"PHI Guard cannot tag a {ref.resource_type}")
