@@ -376,6 +376,25 @@ def password_policy_weakened(arch: RefArch) -> Drift:
     return Drift("iam-password-policy", cloudtrail.ACCOUNT_ID, "the password policy replaced by length 8 only", event)
 
 
+def root_access_key_created(arch: RefArch) -> Drift:
+    """Someone signs in as root and creates an access key. moto has no root user to give a key to, so its
+    account summary is set as AWS's would be after the call; the CloudTrail record is the documented one."""
+    from moto.iam.models import iam_backends
+
+    iam_backends[arch.account_id]["global"].account_summary._account_access_keys_present = 1
+    body = cloudtrail.detail("iam", "CreateAccessKey", {}, {"accessKey": {"accessKeyId": "AKIAEXAMPLEROOTKEY",
+                             "status": "Active", "userName": arch.account_id}})  # fmt: skip
+    body["userIdentity"] = {
+        "type": "Root",
+        "principalId": arch.account_id,
+        "arn": f"arn:aws:iam::{arch.account_id}:root",
+        "accountId": arch.account_id,
+        "accessKeyId": "ASIAEXAMPLEROOTSESSION",
+    }
+    event = cloudtrail.envelope("aws.iam", body)
+    return Drift("iam-root-access-key-check", arch.account_id, "the root user created an access key", event)
+
+
 def blockchain_network_created(arch: RefArch) -> Drift:
     """A developer tries Amazon Managed Blockchain, which is not HIPAA-eligible, for a patient-consent ledger."""
     voting = {
@@ -842,6 +861,7 @@ CATALOGUE_DRIFTS: tuple[Callable[[RefArch], Drift], ...] = (
     weak_tls_policy,
     iam_certificate_on_listener,
     password_policy_weakened,
+    root_access_key_created,
     certificate_about_to_expire,
     bastion_ssh_from_elsewhere,
     default_group_opened,
