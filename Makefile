@@ -20,6 +20,17 @@ $(VENV)/.installed: pyproject.toml functions/requirements.txt
 	$(BIN)/python -c "import phiguard, moto, aws_lambda_powertools, samtranslator"
 	touch $@
 
+# Cloud Custodian, for `make bench` only: pinned, in its own environment, never a dependency of PHI Guard.
+C7N_VERSION := 0.9.53
+C7N_VENV := build/bench/.venv-c7n
+
+$(C7N_VENV)/.installed-$(C7N_VERSION):
+	rm -rf $(C7N_VENV)
+	$(PYTHON) -m venv $(C7N_VENV)
+	$(C7N_VENV)/bin/pip install $(PIP_QUIET) c7n==$(C7N_VERSION) 2>&1 | grep -v "^WARNING: Location" || true
+	$(C7N_VENV)/bin/custodian version
+	touch $@
+
 $(SAM_VENV)/.installed:
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install $(PIP_QUIET) aws-sam-cli==$(SAM_CLI_VERSION) 2>&1 | grep -v "^WARNING: Location" || true
@@ -50,6 +61,11 @@ build: $(SAM_VENV)/.installed
 	  set -o pipefail; $(SAM) build --template template.yaml --build-dir .aws-sam/build 2>&1 | grep -v "^WARNING: Location" && \
 	  test -f .aws-sam/build/template.yaml && ls .aws-sam/build/RemediationFunction/phiguard/handlers/remediate.py; \
 	else echo "sam build skipped: no python3.12 interpreter on PATH"; fi
+
+## bench: PHI Guard vs Cloud Custodian on the same drifts in one moto server; build/bench/results.json
+## (BENCH_ARGS passes options, e.g. BENCH_ARGS="--only events --events 50"; see python -m phiguard_local.bench -h)
+bench: $(VENV)/.installed $(C7N_VENV)/.installed-$(C7N_VERSION)
+	C7N_REQUIREMENT=c7n==$(C7N_VERSION) $(BIN)/python -m phiguard_local.bench $(BENCH_ARGS)
 
 ## docs: regenerate the controls table in README.md from the registry (a test fails when it is stale)
 docs: $(VENV)/.installed

@@ -15,6 +15,7 @@ Scenarios
 - Given a trail, then it is judged once, in its home region.
 - The hand-off is an asynchronous invocation of the same function; the handler sweeps its own region.
 - Given an unreadable hand-off, then it is said once and nothing is swept; a fix whose message failed is in the summary.
+- Given a group changed after its page was read, then the fix is decided on live state.
 - Given a page of security groups, then their rules are read in one call, and a fixed group's verifying
   evaluation reads live state.
 """
@@ -370,8 +371,29 @@ def test_given_a_page_of_groups_then_their_rules_are_read_in_one_call_and_a_fix_
 
     assert outcome["outcomes"]["remediated"] == 1
     assert outcome["outcomes"]["compliant"] >= 13  # the twelve and the VPCs' default groups
-    assert clients.calls.count("DescribeSecurityGroupRules") == 2  # the page's rules, then the fix's verification
+    # the page's rules; live again before the fix (never decided on the page's read); the fix's verification
+    assert clients.calls.count("DescribeSecurityGroupRules") == 3
     assert ingress(groups[5]) == []
     assert ingress(groups[7]) == [("tcp", 443, 443, "10.20.0.0/16")]
     [fixed] = inbox.results
     assert fixed.resource.resource_id == groups[5] and fixed.outcome is Outcome.REMEDIATED
+
+
+def test_given_a_group_fixed_after_its_page_was_read_then_the_fix_is_decided_on_live_state() -> None:
+    from phiguard.core import security_groups
+
+    group_id = group(vpc(), "web")
+    authorize(group_id, 22, cidrs=("0.0.0.0/0",))
+    engine, inbox = make_engine(Mode.ENFORCE)
+    control = get_control("vpc-sg-restricted-ports")
+    ref = ResourceRef("AWS::EC2::SecurityGroup", group_id, REGION, ACCOUNT)
+
+    with security_groups.page_rules(Clients(), ACCOUNT, REGION, [group_id]):
+        ec2 = boto3.client("ec2")
+        rule = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])
+        [world] = [r for r in rule["SecurityGroupRules"] if r.get("CidrIpv4") == "0.0.0.0/0" and not r["IsEgress"]]
+        ec2.revoke_security_group_ingress(GroupId=group_id, SecurityGroupRuleIds=[world["SecurityGroupRuleId"]])
+        result = engine.run(control(engine.context), ref, None)
+
+    assert result.outcome is Outcome.COMPLIANT  # the page said world-open; live state said fixed already
+    assert not inbox.results

@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.serialization.custom_dict impor
 from aws_lambda_powertools.utilities.parameters import get_parameter
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from phiguard.core import config_events, exemptions
+from phiguard.core import config_events, exemptions, inventory
 from phiguard.core.brake import Brake
 from phiguard.core.control import Context, Control, ResourceGone, get_control, triggered_by
 from phiguard.core.events import MalformedEvent, api_call_from_event
@@ -277,7 +277,10 @@ class Engine:
         try:
             ref = control.resolve(ref)
             result = replace(result, resource=ref)
+            inventory.took_page_data()  # forget what an earlier evaluation in this thread read
             before = control.evaluate(ref)
+            if before.status is Status.NON_COMPLIANT and inventory.took_page_data():
+                before = control.evaluate(ref)  # a fix is decided on live state, never on a sweep page's read
             result = replace(result, state_before=before.state, violations=before.violations, reason=before.reason)
             if before.status is Status.NOT_APPLICABLE:
                 logger.info("not applicable", reason=before.reason, **log)

@@ -130,6 +130,12 @@ def page_read(
     return nullcontext()
 
 
+def took_page_data() -> bool:
+    """Whether this thread's last evaluation used state read for its page rather than live (and forget it):
+    the engine then reads live again before it fixes anything."""
+    return security_groups.took_page_rules()
+
+
 def listable(resource_type: str) -> bool:
     return resource_type in LISTERS
 

@@ -23,6 +23,14 @@ _GONE = ("InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidGroupId.No
 # A walked page's rules, read in one call: (account, region, group id) -> its rules, each taken once.
 _PAGE_RULES: dict[tuple[str, str, str], list[SecurityGroupRuleTypeDef]] = {}
 _PAGE_LOCK = threading.Lock()
+_SERVED = threading.local()  # this thread's last evaluation read a page's rules (not live ones)
+
+
+def took_page_rules() -> bool:
+    """Whether this thread read a group's rules from its page since the last call; and forget it."""
+    served = bool(getattr(_SERVED, "flag", False))
+    _SERVED.flag = False
+    return served
 
 
 @contextmanager
@@ -75,6 +83,7 @@ def ingress_rules(context: Context, ref: ResourceRef) -> list[SecurityGroupRuleT
     with _PAGE_LOCK:
         read_with_its_page = _PAGE_RULES.pop((ref.account_id, ref.region, ref.resource_id), None)
     if read_with_its_page is not None:
+        _SERVED.flag = True
         return [rule for rule in read_with_its_page if not rule.get("IsEgress")]
     ec2 = context.clients.ec2(ref.region)
     try:

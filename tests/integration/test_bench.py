@@ -1,0 +1,27 @@
+"""`make bench` in miniature: one metric at a tiny size, PHI Guard's side only (Custodian and the
+10,000-resource runs belong to `make bench`, never to `make test`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from phiguard_local.bench import run
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_tiny_sweep_writes_its_row_and_fixes_every_drift(tmp_path: Path) -> None:
+    with mock.patch.dict(os.environ):  # the bench sets the deployment's settings in its own environment
+        assert run.main(["--only", "sweep", "--sizes", "20", "--no-custodian", "--out", str(tmp_path)]) == 0
+
+    [row] = json.loads((tmp_path / "results.json").read_text())
+    assert row["metric"] == "sweep_resources_per_second:20"
+    assert row["phiguard"] > 0
+    assert (row["custodian"], row["unit"], row["advantage"]) == (None, "resources/s", None)
+    sweep = json.loads((tmp_path / "details.json").read_text())["sweeps"]["20"]
+    assert sweep["phiguard"]["fixed"] == {"buckets": 1, "groups": 1, "drifted": 2}
+    assert sweep["phiguard"]["outcomes"]["remediated"] == 2
