@@ -7,6 +7,7 @@ so its token is an offset into that list.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -51,13 +52,20 @@ def _paged(
     return [item[field] for item in result.get(key, [])], result.get("NextToken")
 
 
+_BUCKET_NAMES: dict[tuple[str, str], tuple[float, list[str]]] = {}  # (account, region) -> (listed at, names)
+BUCKET_LIST_SECONDS = 300  # one walk pages through one listing instead of listing again for every page
+
+
 def _buckets(clients: Clients, region: str, account_id: str, token: str | None) -> Page:
-    names = [
-        bucket["Name"]
-        for page in clients.s3(region).get_paginator("list_buckets").paginate(BucketRegion=region)
-        for bucket in page.get("Buckets", [])
-    ]
     start = int(token or 0)
+    listed_at, names = _BUCKET_NAMES.get((account_id, region), (0.0, []))
+    if not start or time.monotonic() - listed_at > BUCKET_LIST_SECONDS:  # a walk's first page lists afresh
+        names = [
+            bucket["Name"]
+            for page in clients.s3(region).get_paginator("list_buckets").paginate(BucketRegion=region)
+            for bucket in page.get("Buckets", [])
+        ]
+        _BUCKET_NAMES[(account_id, region)] = (time.monotonic(), names)
     end = start + PAGE_SIZE
     return names[start:end], str(end) if end < len(names) else None
 
