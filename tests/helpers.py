@@ -248,6 +248,21 @@ def tag_group(group_id: str, **tags: str) -> None:
     boto3.client("ec2").create_tags(Resources=[group_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
 
 
+class CountingClients(Clients):
+    """moto clients that remember the name of every API call made through them, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def _client(self, service: str, region: str | None) -> Any:
+        fresh = (service, region) not in self._cache
+        client = super()._client(service, region)
+        if fresh:
+            client.meta.events.register("before-call.*.*", lambda model, **_: self.calls.append(model.name))
+        return client
+
+
 class FaultyClients(Clients):
     """moto clients, except that chosen operations answer with an AWS error (AccessDenied, throttling).
 

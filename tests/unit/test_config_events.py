@@ -30,6 +30,7 @@ import moto
 import pytest
 from helpers import (
     ACCOUNT,
+    CountingClients,
     FaultyClients,
     authorize,
     evidence_rows,
@@ -117,21 +118,6 @@ def logged(caplog: pytest.LogCaptureFixture, key: str) -> list[Any]:
 
 def outcomes(results: list[Any]) -> list[tuple[str, Outcome]]:
     return sorted((r.control_id, r.outcome) for r in results)
-
-
-class CountingClients(Clients):
-    """moto clients that count the API calls made, by operation name."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[str] = []
-
-    def _client(self, service: str, region: str | None) -> Any:
-        fresh = (service, region) not in self._cache
-        client = super()._client(service, region)
-        if fresh:
-            client.meta.events.register("before-call.*.*", lambda model, **_: self.calls.append(model.name))
-        return client
 
 
 # --- configuration item changes --------------------------------------------------------------

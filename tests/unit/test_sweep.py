@@ -27,7 +27,7 @@ from typing import Any
 
 import boto3
 import pytest
-from helpers import ACCOUNT, REGION, FaultyClients, authorize, group, ingress, make_engine, vpc
+from helpers import ACCOUNT, REGION, CountingClients, FaultyClients, authorize, group, ingress, make_engine, vpc
 from phiguard.core import inventory
 from phiguard.core.aws import Clients
 from phiguard.core.control import Control, all_controls, get_control
@@ -341,21 +341,6 @@ def test_given_a_fix_whose_message_cannot_be_sent_then_the_summary_says_so() -> 
     assert outcome["outcomes"] == {"remediated": 1, "bookkeeping_failed": 1}
     [(subject, text, severity)] = inbox.alerts
     assert "1 failure(s)" in subject and "topic unavailable" in text and severity == "critical"
-
-
-class CountingClients(Clients):
-    """moto clients that remember the name of every API call made through them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[str] = []
-
-    def _client(self, service: str, region: str | None) -> Any:
-        fresh = (service, region) not in self._cache
-        client = super()._client(service, region)
-        if fresh:
-            client.meta.events.register("before-call.*.*", lambda model, **_: self.calls.append(model.name))
-        return client
 
 
 def test_given_a_page_of_groups_then_their_rules_are_read_in_one_call_and_a_fix_is_verified_live() -> None:
