@@ -462,3 +462,14 @@ def test_every_managed_rule_judges_a_resource_type_its_control_is_given() -> Non
 def test_every_alias_names_registered_controls() -> None:
     for alias in config_events.ALIASES.values():
         assert all(get_control(control_id) for control_id in alias.control_ids)
+
+
+def test_given_a_region_that_is_not_a_region_name_then_the_event_is_malformed_and_not_retried() -> None:
+    engine, inbox = make_engine()
+    event = load_event("config-item-change-s3-bucket.json")
+    event["detail"]["configurationItem"]["awsRegion"] = "us-east-1; rm -rf"
+
+    assert engine.handle_event(event) == []
+
+    [(subject, text, _)] = inbox.alerts
+    assert "could not read" in subject and "not an AWS region name" in text

@@ -106,3 +106,11 @@ def test_malformed_events_are_refused_with_a_reason(mutate, message: str) -> Non
 def test_a_non_object_event_is_refused() -> None:
     with pytest.raises(MalformedEvent):
         api_call_from_event(["not", "an", "event"])  # type: ignore[arg-type]
+
+
+def test_a_cloudtrail_event_from_a_made_up_region_is_malformed() -> None:
+    from phiguard.core.events import MalformedEvent, api_call_from_event
+    from phiguard_local.cloudtrail import detail, envelope
+
+    with pytest.raises(MalformedEvent, match="not an AWS region name"):
+        api_call_from_event(envelope("aws.s3", detail("s3", "CreateBucket", {}, None, region="us-east-1; rm")))

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from phiguard.core import rds, trails
 from phiguard.core.aws import Clients
 from phiguard.core.control import Control, all_controls, get_control
-from phiguard.core.events import MalformedEvent
+from phiguard.core.events import MalformedEvent, check_region
 from phiguard.core.model import Actor, ResourceRef
 
 logger = Logger()
@@ -339,7 +339,7 @@ def _region(data: Mapping[str, Any], event: Mapping[str, Any], where: str) -> st
     region = _str(data.get("awsRegion")) or _str(event.get("region"))
     if region is None:
         raise MalformedEvent(f"{where}.awsRegion is missing")
-    return region
+    return check_region(region, f"{where}.awsRegion")
 
 
 def _account(data: Mapping[str, Any], event: Mapping[str, Any]) -> str:

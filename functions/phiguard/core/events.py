@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -30,6 +31,7 @@ def api_call_from_event(event: Mapping[str, Any]) -> ApiCall:
             raise MalformedEvent(f"detail.{name} is missing")
     if not isinstance(account_id, str) or not account_id:
         raise MalformedEvent("event names no account")
+    check_region(str(region), "detail.awsRegion")
     identity = _mapping(detail.get("userIdentity"))
     issuer = _mapping(_mapping(identity.get("sessionContext")).get("sessionIssuer"))
     actor = Actor(
@@ -62,6 +64,16 @@ def _read_only(value: Any) -> bool | None:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     return None
+
+
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+
+def check_region(region: str, where: str) -> str:
+    """An AWS region name, or MalformedEvent: a client made for a made-up region cannot help, retried or not."""
+    if not _REGION.match(region):
+        raise MalformedEvent(f"{where} {region[:60]!r} is not an AWS region name")
+    return region
 
 
 def _mapping(value: Any) -> JsonDict:
