@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from helpers import authorize, group, ingress, load_event, make_engine, vpc
+from helpers import CountingClients, authorize, group, ingress, load_event, make_engine, vpc
 from phiguard.core.aws import Clients
 from phiguard.core.engine import RemediationFailed
 from phiguard.core.model import Outcome, Result
@@ -134,3 +134,28 @@ def test_a_fix_that_fails_half_way_records_what_is_live_afterwards() -> None:
     assert "partly applied" in (failed.error or "")
     after = {(r.get("IpProtocol"), r.get("FromPort")) for r in (failed.state_after or {})["ingress_rules"]}
     assert after == {("-1", -1), ("tcp", 80), ("tcp", 443)}  # the re-added public ports show
+
+
+def test_the_controls_of_one_event_read_who_plays_which_role_once() -> None:
+    g = group(vpc(), "backend-sg")
+    authorize(g, 22, cidrs=("0.0.0.0/0",))
+    clients = CountingClients()
+    engine, _ = make_engine(clients=clients)
+
+    results = engine.handle_event(load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=g))
+
+    assert len(results) == 5  # every security-group control judged the group
+    assert [r.outcome for r in results if r.control_id == "vpc-sg-restricted-ports"] == [Outcome.REMEDIATED]
+    assert clients.calls.count("DescribeDBInstances") == 1  # the database groups, shared by the five
+    assert ingress(g) == []
+
+
+def test_outside_an_event_roles_are_read_each_time() -> None:
+    from phiguard.core import roles
+
+    clients = CountingClients()
+    engine, _ = make_engine(clients=clients)
+    roles.database_group_ids(engine.context, "us-east-1")
+    roles.database_group_ids(engine.context, "us-east-1")
+
+    assert clients.calls.count("DescribeDBInstances") == 2

@@ -6,12 +6,39 @@ instance, explicit ids in the deployment settings, and for databases the groups 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from phiguard.core.control import Context
 
 ROLE_TAG = "phiguard:role"
 BASTION, DATABASE, PUBLIC_LB = "bastion", "database", "public-lb"
+T = TypeVar("T")
+_SHARED: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar("phiguard_roles", default=None)
+
+
+@contextmanager
+def shared_reads() -> Iterator[None]:
+    """While one event is handled, who plays which role is read once and shared by the controls the event
+    concerns (five for a security-group rule), instead of once per control. A fix changes rules or settings,
+    never tags, attachments or load balancers, so the roles hold for the whole event."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _shared(key: tuple[Any, ...], read: Callable[[], T]) -> T:
+    reads = _SHARED.get()
+    if reads is None:
+        return read()
+    if key not in reads:
+        reads[key] = read()
+    return reads[key]  # type: ignore[no-any-return]
 
 
 def _tagged_groups(context: Context, region: str, role: str) -> set[str]:
@@ -59,6 +86,10 @@ def _is_bastion(instance: dict[str, object]) -> bool:
 
 
 def bastions(context: Context, region: str, *, addresses: bool = True) -> Bastions:
+    return _shared(("bastions", region, addresses), lambda: _bastions(context, region, addresses))
+
+
+def _bastions(context: Context, region: str, addresses: bool) -> Bastions:
     """The bastion's groups and addresses, telling bastion-only groups from shared ones.
 
     Bastion groups are those listed in the settings or tagged `phiguard:role=bastion`, and the groups of
@@ -86,6 +117,10 @@ def bastions(context: Context, region: str, *, addresses: bool = True) -> Bastio
 
 
 def database_group_ids(context: Context, region: str) -> set[str]:
+    return set(_shared(("database", region), lambda: frozenset(_database_group_ids(context, region))))
+
+
+def _database_group_ids(context: Context, region: str) -> set[str]:
     groups = set(context.settings.database_sg_ids) | _tagged_groups(context, region, DATABASE)
     for page in context.clients.rds(region).get_paginator("describe_db_instances").paginate():
         for db in page["DBInstances"]:
@@ -95,6 +130,10 @@ def database_group_ids(context: Context, region: str) -> set[str]:
 
 def public_lb_group_ids(context: Context, region: str) -> set[str]:
     """Groups of internet-facing load balancers: their world rules on public ports are the entrance."""
+    return set(_shared(("public-lb", region), lambda: frozenset(_public_lb_group_ids(context, region))))
+
+
+def _public_lb_group_ids(context: Context, region: str) -> set[str]:
     groups = set(context.settings.public_lb_sg_ids) | _tagged_groups(context, region, PUBLIC_LB)
     for page in context.clients.elbv2(region).get_paginator("describe_load_balancers").paginate():
         for lb in page["LoadBalancers"]:
