@@ -7,7 +7,7 @@ so Lambda's retries and the on-failure destination keep the event.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -492,13 +492,20 @@ def compact_json(result: Result, limit: int = 250_000) -> dict[str, Any]:
     return data
 
 
+_IAM_ACTIONS = {"ListBuckets": "s3:ListAllMyBuckets"}  # where the IAM action is not named after the operation
+
+
+def permission_for(operation: str, permissions: Iterable[str]) -> str | None:
+    """The IAM action among these that an API operation needs, when it can be told."""
+    return _IAM_ACTIONS.get(operation) or next((p for p in permissions if p.split(":")[1] == operation), None)
+
+
 def _describe_client_error(error: ClientError, control: Control) -> str:
     code = error.response.get("Error", {}).get("Code", "")
     message = error.response.get("Error", {}).get("Message", "")
     operation = error.operation_name
     if code in DENIED_CODES:
-        exact = [p for p in control.permissions if p.split(":")[1] == operation]
-        needed = exact[0] if exact else f"one of {', '.join(control.permissions)}"
+        needed = permission_for(operation, control.permissions) or f"one of {', '.join(control.permissions)}"
         return (
             f"{code} on {operation}: {message}. PHI Guard's role lacks a permission this control needs "
             f"({needed}); check the deployed template and any SCP or permission boundary."

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from phiguard.core.model import Actor, ApiCall, JsonDict, ResourceRef
+from phiguard.core.model import REGION_NAME, Actor, ApiCall, JsonDict, ResourceRef
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
@@ -66,12 +65,9 @@ def _read_only(value: Any) -> bool | None:
     return None
 
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-
-
 def check_region(region: str, where: str) -> str:
     """An AWS region name, or MalformedEvent: a client made for a made-up region cannot help, retried or not."""
-    if not _REGION.match(region):
+    if not REGION_NAME.match(region):
         raise MalformedEvent(f"{where} {region[:60]!r} is not an AWS region name")
     return region
 

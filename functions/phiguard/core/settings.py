@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from phiguard.core.exemptions import parse_list
-from phiguard.core.model import Mode
+from phiguard.core.model import REGION_NAME, Mode
 
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _EVENT_SOURCE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 MAX_DEDUP_WINDOW_SECONDS = 900  # the longest an SQS message can be delayed: the window's summary waits that long
 
 
@@ -128,7 +127,7 @@ class Settings:
 def _regions(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     values = _items(env, name)
     for value in values:
-        if not _REGION.match(value):
+        if not REGION_NAME.match(value):
             raise SettingsError(f"{name} has {value!r}, which is not an AWS region name (such as us-east-1)")
     return tuple(dict.fromkeys(values))
 

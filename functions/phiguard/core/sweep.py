@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from phiguard.core import inventory
 from phiguard.core.aws import Clients
 from phiguard.core.control import Control
-from phiguard.core.engine import Engine, Notifier
+from phiguard.core.engine import DENIED_CODES, Engine, Notifier, permission_for
 from phiguard.core.model import Actor, JsonDict, Outcome, ResourceRef, Result
 
 logger = Logger()
@@ -159,19 +159,13 @@ class Walker:
         return enabled, skipped
 
 
-_LIST_OPERATIONS = {"ListBuckets": "s3:ListAllMyBuckets"}  # where the IAM action is not the operation's name
-
-
 def _listing_problem(cursor: Cursor, error: Exception) -> Problem:
     code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
     if code in REGION_DISABLED_CODES:
         return Problem(cursor.resource_type, cursor.region, f"region not enabled ({code}): skipped", True)
     needed = ""
-    if isinstance(error, ClientError) and code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
-        operation = error.operation_name
-        action = _LIST_OPERATIONS.get(operation) or next(
-            (p for p in inventory.PERMISSIONS if p.split(":")[1] == operation), None
-        )
+    if isinstance(error, ClientError) and code in DENIED_CODES:
+        action = permission_for(error.operation_name, inventory.PERMISSIONS)
         needed = f" (needs {action})" if action else ""
     return Problem(cursor.resource_type, cursor.region, f"could not list: {error}{needed}")
 
