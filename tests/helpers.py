@@ -249,7 +249,8 @@ def tag_group(group_id: str, **tags: str) -> None:
 
 
 class CountingClients(Clients):
-    """moto clients that remember the name of every API call made through them, in order."""
+    """moto clients that remember the name of every request they send, in order (reads answered from an
+    event's shared reads are not sent, so not counted)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -259,8 +260,11 @@ class CountingClients(Clients):
         fresh = (service, region) not in self._cache
         client = super()._client(service, region)
         if fresh:
-            client.meta.events.register("before-call.*.*", lambda model, **_: self.calls.append(model.name))
+            client.meta.events.register_first("before-send.*.*", self._sent)
         return client
+
+    def _sent(self, event_name: str, **_: Any) -> None:
+        self.calls.append(event_name.rsplit(".", 1)[-1])
 
 
 class FaultyClients(Clients):

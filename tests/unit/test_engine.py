@@ -159,3 +159,43 @@ def test_outside_an_event_roles_are_read_each_time() -> None:
     roles.database_group_ids(engine.context, "us-east-1")
 
     assert clients.calls.count("DescribeDBInstances") == 2
+
+
+def test_the_controls_of_one_event_share_reads_and_the_verifying_read_after_a_fix_is_live() -> None:
+    g = group(vpc(), "backend-sg")
+    authorize(g, 22, cidrs=("0.0.0.0/0",))
+    clients = CountingClients()
+    engine, _ = make_engine(clients=clients)
+
+    results = engine.handle_event(load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=g))
+
+    assert len(results) == 5
+    sent = clients.calls
+    revoke = sent.index("RevokeSecurityGroupIngress")
+    assert sent[:revoke].count("DescribeSecurityGroupRules") == 1  # one read of the rules for every control
+    assert sent[revoke + 1 :] == ["DescribeSecurityGroupRules"]  # the verifying read reached EC2
+    assert sent.count("DescribeSecurityGroups") == 2  # the role tags once; the group (name, tags) once
+    assert ingress(g) == []
+
+
+def test_shared_reads_answer_with_copies_drop_everything_on_a_write_and_exist_only_inside_an_event() -> None:
+    from phiguard.core import aws
+
+    clients = CountingClients()
+    ec2 = clients.ec2("us-east-1")
+    ec2.describe_vpcs()
+    ec2.describe_vpcs()
+    assert clients.calls == ["DescribeVpcs", "DescribeVpcs"]  # outside an event every read is sent
+
+    clients.calls.clear()
+    with aws.shared_reads():
+        first = ec2.describe_vpcs()
+        vpcs = [v["VpcId"] for v in first["Vpcs"]]
+        first["Vpcs"].clear()  # a caller changing its answer changes no one else's
+        assert [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]] == vpcs != []
+        vpc_id = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        assert vpc_id in {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+        clients.dynamodb("us-east-1").list_tables()
+        clients.dynamodb("us-east-1").list_tables()
+        ec2.describe_vpcs()
+    assert clients.calls == ["DescribeVpcs", "CreateVpc", "DescribeVpcs", "ListTables", "ListTables"]

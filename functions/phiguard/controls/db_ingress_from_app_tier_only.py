@@ -18,9 +18,7 @@ from phiguard.core import security_groups as sg
 from phiguard.core.control import Control, register
 from phiguard.core.events import security_groups
 from phiguard.core.model import Action, Evaluation, ResourceRef, Severity, Trigger, Violation
-from phiguard.core.roles import ROLE_TAG, database_group_ids
-
-BACKEND = "backend"
+from phiguard.core.roles import BACKEND, ROLE_TAG, database_group_ids, tagged_groups
 
 
 @register
@@ -49,12 +47,7 @@ class DbIngressFromAppTierOnly(Control):
         if ref.resource_id not in database_group_ids(self.context, ref.region):
             return Evaluation.not_applicable(f"{ref.resource_id} is not a database security group")
         rules = sg.ingress_rules(self.context, ref)
-        pages = (
-            self.clients.ec2(ref.region)
-            .get_paginator("describe_security_groups")
-            .paginate(Filters=[{"Name": f"tag:{ROLE_TAG}", "Values": [BACKEND]}])
-        )
-        backend = {g["GroupId"] for page in pages for g in page["SecurityGroups"]}
+        backend = tagged_groups(self.context, ref.region, BACKEND)
         violations = [
             Violation(
                 summary=f"the database group admits {sg.source(rule)}, which is not the backend tier: "

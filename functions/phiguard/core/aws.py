@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -28,6 +32,45 @@ if TYPE_CHECKING:
 
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 6}, connect_timeout=5, read_timeout=20)
 
+# PHI Guard's own records and messages: never served from shared reads, and writing them keeps those reads.
+_BOOKKEEPING = frozenset({"dynamodb", "sns", "sqs", "lambda", "sts"})
+_READS = ("Describe", "Get", "List")
+_SHARED: ContextVar[dict[str, tuple[Any, Any]] | None] = ContextVar("phiguard_shared_reads", default=None)
+
+
+@contextmanager
+def shared_reads() -> Iterator[None]:
+    """While one event is handled, the controls it concerns share their reads: a read made again with the
+    same parameters is answered with the first answer (five controls judge one security group's rules from
+    one DescribeSecurityGroupRules). Any write to a resource service (a fix, a failed fix included) drops
+    every shared read first, so the verifying read and every later one are live again."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _shared_answer(model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> tuple[Any, Any] | None:
+    reads = _SHARED.get()
+    if reads is None:
+        return None
+    if not model.name.startswith(_READS):
+        reads.clear()
+        return None
+    if model.has_streaming_output:
+        return None
+    context["phiguard_read_key"] = key = repr((model.name, params.get("method"), params.get("url"), params.get("body")))
+    hit = reads.get(key)
+    return (hit[0], copy.deepcopy(hit[1])) if hit else None
+
+
+def _remember_answer(http_response: Any, parsed: Any, model: Any, context: dict[str, Any], **_: Any) -> None:
+    reads = _SHARED.get()
+    key = context.get("phiguard_read_key")
+    if reads is not None and key and http_response.status_code < 300:
+        reads[key] = (http_response, copy.deepcopy(parsed))
+
 
 class Clients:
     """Creates clients on first use, so tests that start moto after import are still mocked."""
@@ -42,7 +85,11 @@ class Clients:
         with self._lock:
             if key not in self._cache:
                 session = self._session or boto3.session.Session()
-                self._cache[key] = session.client(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
+                client = session.client(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
+                if service not in _BOOKKEEPING:
+                    client.meta.events.register("before-call", _shared_answer)
+                    client.meta.events.register("after-call", _remember_answer)
+                self._cache[key] = client
             return self._cache[key]
 
     def ec2(self, region: str) -> EC2Client:

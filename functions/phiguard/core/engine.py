@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.serialization.custom_dict impor
 from aws_lambda_powertools.utilities.parameters import get_parameter
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from phiguard.core import config_events, exemptions, inventory, roles
+from phiguard.core import aws, config_events, exemptions, inventory, roles
 from phiguard.core.brake import Brake
 from phiguard.core.control import Context, Control, ResourceGone, get_control, triggered_by
 from phiguard.core.events import MalformedEvent, api_call_from_event
@@ -192,7 +192,7 @@ class Engine:
 
     def handle_work(self, work: list[tuple[type[Control], ResourceRef]], actor: Actor) -> list[Result]:
         """Run each (control, resource) of one event exactly once; raise at the end if any failed."""
-        with roles.shared_reads():
+        with roles.shared_reads(), aws.shared_reads():
             results = [self._run_exactly_once(control, ref, actor) for control, ref in work]
         failed = [r for r in results if r.outcome is Outcome.FAILED or r.bookkeeping_error]
         if failed:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from phiguard.core.control import Context
 
 ROLE_TAG = "phiguard:role"
-BASTION, DATABASE, PUBLIC_LB = "bastion", "database", "public-lb"
+BASTION, DATABASE, PUBLIC_LB, BACKEND = "bastion", "database", "public-lb", "backend"
 T = TypeVar("T")
 _SHARED: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar("phiguard_roles", default=None)
 
@@ -41,13 +41,27 @@ def _shared(key: tuple[Any, ...], read: Callable[[], T]) -> T:
     return reads[key]  # type: ignore[no-any-return]
 
 
-def _tagged_groups(context: Context, region: str, role: str) -> set[str]:
-    pages = (
-        context.clients.ec2(region)
-        .get_paginator("describe_security_groups")
-        .paginate(Filters=[{"Name": f"tag:{ROLE_TAG}", "Values": [role]}])
-    )
-    return {group["GroupId"] for page in pages for group in page["SecurityGroups"]}
+def tagged_groups(context: Context, region: str, role: str) -> set[str]:
+    """Groups tagged `phiguard:role=<role>`: every role's groups come from one read per event."""
+    return {group_id for group_id, value in _role_tags(context, region) if value == role}
+
+
+def _role_tags(context: Context, region: str) -> frozenset[tuple[str, str]]:
+    def read() -> frozenset[tuple[str, str]]:
+        pages = (
+            context.clients.ec2(region)
+            .get_paginator("describe_security_groups")
+            .paginate(Filters=[{"Name": "tag-key", "Values": [ROLE_TAG]}])
+        )
+        return frozenset(
+            (group["GroupId"], tag["Value"])
+            for page in pages
+            for group in page["SecurityGroups"]
+            for tag in group.get("Tags", [])
+            if tag["Key"] == ROLE_TAG
+        )
+
+    return _shared(("role-tags", region), read)
 
 
 def _tagged_instances(context: Context, region: str, role: str) -> list[dict[str, object]]:
@@ -98,7 +112,7 @@ def _bastions(context: Context, region: str, addresses: bool) -> Bastions:
     revoked, because it may carry legitimate traffic. `addresses=False` when the caller needs the groups
     only: the instances of the declared groups are then not read (one DescribeInstances per group less).
     """
-    declared = set(context.settings.bastion_sg_ids) | _tagged_groups(context, region, BASTION)
+    declared = set(context.settings.bastion_sg_ids) | tagged_groups(context, region, BASTION)
     tagged = _tagged_instances(context, region, BASTION)
     instances = {str(i["InstanceId"]): i for i in tagged}
     groups, shared = set(declared), set[str]()
@@ -121,7 +135,7 @@ def database_group_ids(context: Context, region: str) -> set[str]:
 
 
 def _database_group_ids(context: Context, region: str) -> set[str]:
-    groups = set(context.settings.database_sg_ids) | _tagged_groups(context, region, DATABASE)
+    groups = set(context.settings.database_sg_ids) | tagged_groups(context, region, DATABASE)
     for page in context.clients.rds(region).get_paginator("describe_db_instances").paginate():
         for db in page["DBInstances"]:
             groups |= {g["VpcSecurityGroupId"] for g in db.get("VpcSecurityGroups", [])}
@@ -134,7 +148,7 @@ def public_lb_group_ids(context: Context, region: str) -> set[str]:
 
 
 def _public_lb_group_ids(context: Context, region: str) -> set[str]:
-    groups = set(context.settings.public_lb_sg_ids) | _tagged_groups(context, region, PUBLIC_LB)
+    groups = set(context.settings.public_lb_sg_ids) | tagged_groups(context, region, PUBLIC_LB)
     for page in context.clients.elbv2(region).get_paginator("describe_load_balancers").paginate():
         for lb in page["LoadBalancers"]:
             if lb.get("Scheme") == "internet-facing":
