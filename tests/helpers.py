@@ -216,6 +216,8 @@ def make_rails_engine(
     """An engine with every rail on: evidence, exactly-once, brake (the tables must exist)."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from phiguard.core.brake import Brake
+    from phiguard.core.deliveries import Deliveries
+    from phiguard.core.engine import EXACTLY_ONCE_SECONDS
     from phiguard.core.evidence import DynamoEvidence
 
     clients = clients or Clients()
@@ -234,6 +236,7 @@ def make_rails_engine(
         DynamoEvidence(clients, EVIDENCE_TABLE, 2190),
         brake,
         DynamoDBPersistenceLayer(table_name=STATE_TABLE),
+        deliveries=Deliveries(clients, STATE_TABLE, EXACTLY_ONCE_SECONDS),
     )
     return engine, inbox
 
@@ -275,11 +278,14 @@ class FaultyClients(Clients):
 
     def __init__(self) -> None:
         super().__init__()
-        self.faults: dict[str, tuple[str, str, int]] = {}
+        self.faults: dict[str, tuple[str, str, int, str | None]] = {}
         self.injected = 0
 
-    def fail(self, operation: str, code: str, message: str = "denied", status: int = 403) -> None:
-        self.faults[operation] = (code, message, status)
+    def fail(
+        self, operation: str, code: str, message: str = "denied", status: int = 403, *, table: str | None = None
+    ) -> None:
+        """Fail every call of the operation, or (DynamoDB) only those on this table."""
+        self.faults[operation] = (code, message, status, table)
 
     def heal(self) -> None:
         self.faults.clear()
@@ -291,12 +297,14 @@ class FaultyClients(Clients):
             client.meta.events.register("before-call.*.*", self._inject)
         return client
 
-    def _inject(self, model: Any, **_: Any) -> Any:
+    def _inject(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
         from botocore.awsrequest import AWSResponse
 
         if model.name not in self.faults:
             return None
-        code, message, status = self.faults[model.name]
+        code, message, status, table = self.faults[model.name]
+        if table and f'"TableName": "{table}"' not in str(params.get("body", b""), "utf-8"):
+            return None
         self.injected += 1
         return AWSResponse("https://fault.invalid", status, {}, None), {
             "Error": {"Code": code, "Message": message},

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import boto3
 import pytest
 from helpers import (
+    EVIDENCE_TABLE,
+    STATE_TABLE,
     Clock,
     authorize,
     evidence_rows,
@@ -203,6 +205,56 @@ def test_the_same_event_twice_in_enforce_mode_gives_one_change_and_one_message()
     assert ingress(g) == [("tcp", 22, 22, "0.0.0.0/0")]  # the repeated delivery did not act again
 
 
+def state_items() -> list[str]:
+    items = boto3.client("dynamodb").scan(TableName=STATE_TABLE)["Items"]
+    return sorted(str(item["id"]["S"]) for item in items)
+
+
+def test_the_first_delivery_of_an_event_of_five_controls_takes_records_only_for_the_one_that_acts() -> None:
+    g = open_group()
+    engine, inbox = make_rails_engine()
+
+    results = deliver(engine, g)
+
+    assert len(results) == 5
+    assert [r.control_id for r in inbox.results] == ["vpc-sg-restricted-ports"]
+    items = state_items()
+    assert len([i for i in items if i.startswith("phiguard-event#")]) == 1
+    assert len([i for i in items if i.startswith("phiguard-brake#")]) == 1
+    assert len(items) == 4  # the event, the brake, the fixing control's decision and its bookkeeping
+
+
+def test_a_second_delivery_takes_every_record_and_sends_no_second_message() -> None:
+    g = open_group()
+    engine, inbox = make_rails_engine()
+    deliver(engine, g)
+    before = len(state_items())
+
+    deliver(engine, g)  # a second delivery of the same event
+
+    assert len(state_items()) == before + 4  # the four compliant controls now have records too
+    assert len(inbox.results) == 1
+    assert ingress(g) == []
+
+
+def test_an_event_that_cannot_be_marked_changes_nothing_and_is_retried() -> None:
+    from botocore.exceptions import ClientError
+    from helpers import FaultyClients
+
+    g = open_group()
+    clients = FaultyClients()
+    clients.fail("PutItem", "AccessDeniedException", "not authorized to perform dynamodb:PutItem", table=STATE_TABLE)
+    engine, inbox = make_rails_engine(clients=clients)
+
+    with pytest.raises(ClientError, match="AccessDenied"):
+        deliver(engine, g)
+    assert ingress(g) == [("tcp", 22, 22, "0.0.0.0/0")]
+    assert inbox.results == []
+    clients.heal()
+    deliver(engine, g)
+    assert ingress(g) == []
+
+
 # --- the brake -------------------------------------------------------------------------------
 
 
@@ -282,7 +334,7 @@ def test_evidence_that_could_not_be_written_is_written_by_the_retry() -> None:
 
     g = open_group()
     clients = FaultyClients()
-    clients.fail("PutItem", "AccessDeniedException", "not authorized to perform dynamodb:PutItem")
+    clients.fail("PutItem", "AccessDeniedException", "not authorized to perform dynamodb:PutItem", table=EVIDENCE_TABLE)
     engine, inbox = make_rails_engine(clients=clients)
     event = load_event("ec2-authorize-sg-ingress-ssh-world.json", backend_sg=g)
 

@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from phiguard.core import aws, config_events, exemptions, inventory, roles
 from phiguard.core.brake import Brake
 from phiguard.core.control import Context, Control, ResourceGone, get_control, triggered_by
+from phiguard.core.deliveries import Deliveries
 from phiguard.core.events import MalformedEvent, api_call_from_event
 from phiguard.core.evidence import Evidence, NoEvidence
 from phiguard.core.model import (
@@ -67,6 +68,7 @@ GONE_CODES = frozenset(
 INVALID_INPUT_CODES = frozenset(
     {"ParamValidationError", "InvalidBucketName", "ValidationError", "InvalidParameterValue", "InvalidInput"}
 )
+EXACTLY_ONCE_SECONDS = 24 * 3600  # how long a delivered event is remembered: EventBridge retries within 24 h
 DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden"})
 
 
@@ -101,12 +103,15 @@ class Engine:
         evidence: Evidence | None = None,
         brake: Brake | None = None,
         idempotency: BasePersistenceLayer | None = None,
+        *,
+        deliveries: Deliveries | None = None,
     ) -> None:
         self.context = context
+        self.deliveries = deliveries
         self.notify = notify
         self.evidence: Evidence = evidence or NoEvidence()
         self.brake = brake
-        self.idempotency_config = IdempotencyConfig(expires_after_seconds=24 * 3600)
+        self.idempotency_config = IdempotencyConfig(expires_after_seconds=EXACTLY_ONCE_SECONDS)
         self._decide_once: Any = None
         self._bookkeep_once: Any = None
         if idempotency:
@@ -193,17 +198,29 @@ class Engine:
     def handle_work(self, work: list[tuple[type[Control], ResourceRef]], actor: Actor) -> list[Result]:
         """Run each (control, resource) of one event exactly once; raise at the end if any failed."""
         with roles.shared_reads(), aws.shared_reads():
-            results = [self._run_exactly_once(control, ref, actor) for control, ref in work]
+            first = self._first_delivery(work, actor)
+            results = [self._run_exactly_once(control, ref, actor, first) for control, ref in work]
         failed = [r for r in results if r.outcome is Outcome.FAILED or r.bookkeeping_error]
         if failed:
             raise RemediationFailed(failed)
         return results
 
-    def _run_exactly_once(self, control: type[Control], ref: ResourceRef, actor: Actor) -> Result:
+    def _first_delivery(self, work: list[tuple[type[Control], ResourceRef]], actor: Actor) -> bool:
+        """Whether this is the first attempt at an event of several controls: then the compliant ones need
+        no exactly-once record (core.deliveries); one control keeps its own record, as cheap as the mark."""
+        if len(work) < 2 or self.deliveries is None or self._decide_once is None or not actor.event_id:
+            return False
+        return self.deliveries.first(actor.event_id)
+
+    def _run_exactly_once(self, control: type[Control], ref: ResourceRef, actor: Actor, first: bool) -> Result:
         """EventBridge delivers at least once: one (event, control, resource) is acted on once, and its
         evidence and message are completed once, even when a retry is what completes them."""
         if self._decide_once is None or self._bookkeep_once is None or not actor.event_id:
             return self.run(control(self.context), ref, actor)
+        if first:  # compliant, not applicable or unreadable now: nothing an earlier attempt could have done
+            judged = self._decide(control(self.context), ref, actor, judge_only=True)
+            if judged is not None:
+                return self._finish(judged)
         self._actor = actor
         key: dict[str, Any] = {
             "event_id": actor.event_id,
@@ -260,6 +277,12 @@ class Engine:
 
     def decide(self, control: Control, ref: ResourceRef, actor: Actor | None) -> Result:
         """Evaluate, and fix when the mode, exemptions and the brake allow; no evidence, no message yet."""
+        decided = self._decide(control, ref, actor, judge_only=False)
+        assert decided is not None
+        return decided
+
+    def _decide(self, control: Control, ref: ResourceRef, actor: Actor | None, *, judge_only: bool) -> Result | None:
+        """decide(); with judge_only, None instead of going on when the resource is non-compliant."""
         result = Result(
             control_id=control.control_id,
             title=control.title,
@@ -289,6 +312,8 @@ class Engine:
             if before.status is Status.COMPLIANT:
                 logger.info("compliant", **log)
                 return result
+            if judge_only:
+                return None
             stage = "exemption"
             verdict = self.exemption_for(control, ref)
             if verdict and verdict.honoured:

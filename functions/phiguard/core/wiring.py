@@ -7,7 +7,8 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from phiguard.core.aws import Clients
 from phiguard.core.brake import Brake
 from phiguard.core.control import Context, all_controls
-from phiguard.core.engine import Engine, Notifier
+from phiguard.core.deliveries import Deliveries
+from phiguard.core.engine import EXACTLY_ONCE_SECONDS, Engine, Notifier
 from phiguard.core.evidence import DynamoEvidence, Evidence, NoEvidence
 from phiguard.core.settings import Settings, SettingsError
 from phiguard.core.sweep import Sweep, Walker
@@ -48,6 +49,7 @@ def build_engine(settings: Settings, clients: Clients | None = None) -> Engine:
         evidence=evidence_store(settings, clients),
         brake=Brake(clients, state, settings.brake_max_fixes, settings.brake_window_seconds) if state else None,
         idempotency=DynamoDBPersistenceLayer(table_name=state) if state else None,
+        deliveries=Deliveries(clients, state, EXACTLY_ONCE_SECONDS) if state else None,
     )
 
 
