@@ -343,7 +343,10 @@ def test_given_a_fix_whose_message_cannot_be_sent_then_the_summary_says_so() -> 
     assert "1 failure(s)" in subject and "topic unavailable" in text and severity == "critical"
 
 
-def test_given_a_page_of_groups_then_their_rules_are_read_in_one_call_and_a_fix_is_verified_live() -> None:
+def test_given_pages_of_groups_then_their_rules_are_read_in_one_call_and_a_fix_is_verified_live(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(inventory, "PAGE_SIZE", 5)  # three pages and more, one read of the rules
     vpc_id = vpc()
     groups = [group(vpc_id, f"tier-{n}") for n in range(12)]
     authorize(groups[5], 22, cidrs=("0.0.0.0/0",))
@@ -373,7 +376,7 @@ def test_given_a_group_fixed_after_its_page_was_read_then_the_fix_is_decided_on_
     control = get_control("vpc-sg-restricted-ports")
     ref = ResourceRef("AWS::EC2::SecurityGroup", group_id, REGION, ACCOUNT)
 
-    with security_groups.page_rules(Clients(), ACCOUNT, REGION, [group_id]):
+    with security_groups.page_rules(Clients(), ACCOUNT, REGION, [group_id], first_page=True):
         ec2 = boto3.client("ec2")
         rule = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])
         [world] = [r for r in rule["SecurityGroupRules"] if r.get("CidrIpv4") == "0.0.0.0/0" and not r["IsEgress"]]
@@ -382,3 +385,23 @@ def test_given_a_group_fixed_after_its_page_was_read_then_the_fix_is_decided_on_
 
     assert result.outcome is Outcome.COMPLIANT  # the page said world-open; live state said fixed already
     assert not inbox.results
+
+
+def test_a_walk_lists_each_type_once_and_judges_every_resource_once_page_by_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(inventory, "PAGE_SIZE", 3)
+    ec2 = boto3.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    made = {ec2.create_security_group(GroupName=f"g{i}", Description="g", VpcId=vpc_id)["GroupId"] for i in range(8)}
+    clients = CountingClients()
+    seen: list[str] = []
+
+    _, problems = walker(clients, ids=("vpc-sg-restricted-ports",)).walk(
+        lambda control, ref: seen.append(ref.resource_id)
+    )
+
+    assert problems == []
+    assert made <= set(seen) and len(seen) == len(set(seen))  # every group once (the VPCs' defaults too)
+    assert clients.calls.count("DescribeSecurityGroups") == 1  # one listing paged from, not one per page
+    assert len(seen) > 2 * 3  # so the walk did take three pages or more

@@ -1,8 +1,8 @@
 """Every resource of a type in a region, a page at a time: what the sweep and `phiguard scan` walk.
 
-Pages resume from a token, so a sweep that runs out of time hands the rest to its next invocation. The
-token is botocore's own resume token (MaxItems / StartingToken); S3 lists a region's buckets in one call,
-so its token is an offset into that list.
+A walk lists a type's ids once (every page of the service's own size) and judges them PAGE_SIZE at a time;
+the token is an offset into that listing, so a sweep that runs out of time hands the rest to its next
+invocation, which lists afresh if its listing is gone or old.
 """
 
 from __future__ import annotations
@@ -38,65 +38,39 @@ PERMISSIONS = (
 )
 
 Page = tuple[list[str], str | None]  # resource ids, and the token of the next page (None: the last)
-Lister = Callable[[Clients, str, str, str | None], Page]
+Lister = Callable[[Clients, str, str], list[str]]  # every id of one type in one region
+
+# One walk pages through one listing: (account, region, type) -> (listed at, ids).
+_LISTED: dict[tuple[str, str, str], tuple[float, list[str]]] = {}
+LISTING_SECONDS = 300  # a later page of an older listing (a hand-off to a cold invocation) lists afresh
 
 
-def _paged(
-    client: Any, operation: str, key: str, field: str, token: str | None, *, sized: bool = True, **kwargs: Any
-) -> Page:
-    """One page; `sized` False for the few APIs that take no page size (botocore then refuses PageSize)."""
-    config: dict[str, Any] = {"MaxItems": PAGE_SIZE, **({"PageSize": PAGE_SIZE} if sized else {})}
-    if token:
-        config["StartingToken"] = token
-    result = client.get_paginator(operation).paginate(**kwargs, PaginationConfig=config).build_full_result()
-    return [item[field] for item in result.get(key, [])], result.get("NextToken")
+def _ids(client: Any, operation: str, key: str, field: str, **kwargs: Any) -> list[str]:
+    """Every page at the service's own page size: n / 1,000 calls for most EC2 types, not n / PAGE_SIZE."""
+    return [item[field] for page in client.get_paginator(operation).paginate(**kwargs) for item in page.get(key, [])]
 
 
-_BUCKET_NAMES: dict[tuple[str, str], tuple[float, list[str]]] = {}  # (account, region) -> (listed at, names)
-BUCKET_LIST_SECONDS = 300  # one walk pages through one listing instead of listing again for every page
+def _buckets(clients: Clients, region: str, account_id: str) -> list[str]:
+    return _ids(clients.s3(region), "list_buckets", "Buckets", "Name", BucketRegion=region)
 
 
-def _buckets(clients: Clients, region: str, account_id: str, token: str | None) -> Page:
-    start = int(token or 0)
-    listed_at, names = _BUCKET_NAMES.get((account_id, region), (0.0, []))
-    if not start or time.monotonic() - listed_at > BUCKET_LIST_SECONDS:  # a walk's first page lists afresh
-        names = [
-            bucket["Name"]
-            for page in clients.s3(region).get_paginator("list_buckets").paginate(BucketRegion=region)
-            for bucket in page.get("Buckets", [])
-        ]
-        _BUCKET_NAMES[(account_id, region)] = (time.monotonic(), names)
-    end = start + PAGE_SIZE
-    return names[start:end], str(end) if end < len(names) else None
+def _instances(clients: Clients, region: str, account_id: str) -> list[str]:
+    pages = clients.ec2(region).get_paginator("describe_instances").paginate()
+    return [i["InstanceId"] for page in pages for r in page["Reservations"] for i in r.get("Instances", [])]
 
 
-def _instances(clients: Clients, region: str, account_id: str, token: str | None) -> Page:
-    ec2 = clients.ec2(region)
-    reservations, next_token = _reservations(ec2, token)
-    return [i["InstanceId"] for r in reservations for i in r.get("Instances", [])], next_token
+def _trails(clients: Clients, region: str, account_id: str) -> list[str]:
+    arns = _ids(clients.cloudtrail(region), "list_trails", "Trails", "TrailARN")
+    return [a for a in arns if trails.home_region(a) == region]  # each trail once, in its home region
 
 
-def _reservations(ec2: Any, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    config: dict[str, Any] = {"MaxItems": PAGE_SIZE, "PageSize": PAGE_SIZE}
-    if token:
-        config["StartingToken"] = token
-    result = ec2.get_paginator("describe_instances").paginate(PaginationConfig=config).build_full_result()
-    return result.get("Reservations", []), result.get("NextToken")
-
-
-def _trails(clients: Clients, region: str, account_id: str, token: str | None) -> Page:
-    arns, next_token = _paged(clients.cloudtrail(region), "list_trails", "Trails", "TrailARN", token, sized=False)
-    return [a for a in arns if trails.home_region(a) == region], next_token  # each trail once, in its home
-
-
-def _account(clients: Clients, region: str, account_id: str, token: str | None) -> Page:
-    return [account_id], None
+def _account(clients: Clients, region: str, account_id: str) -> list[str]:
+    return [account_id]
 
 
 def _simple(service: str, operation: str, key: str, field: str, **kwargs: Any) -> Lister:
-    def lister(clients: Clients, region: str, account_id: str, token: str | None) -> Page:
-        client = getattr(clients, service)(region)
-        return _paged(client, operation, key, field, token, **kwargs)
+    def lister(clients: Clients, region: str, account_id: str) -> list[str]:
+        return _ids(getattr(clients, service)(region), operation, key, field, **kwargs)
 
     return lister
 
@@ -129,12 +103,12 @@ LISTERS: dict[str, Lister] = {
 
 
 def page_read(
-    clients: Clients, resource_type: str, account_id: str, region: str, ids: list[str]
+    clients: Clients, resource_type: str, account_id: str, region: str, ids: list[str], *, first_page: bool
 ) -> AbstractContextManager[None]:
-    """While a page is judged: the state its controls read, read for the whole page at once where one call can
+    """While a page is judged: the state its controls read, read for the whole walk at once where one call can
     (security groups' rules); elsewhere nothing, each control reads its resource itself."""
     if resource_type == "AWS::EC2::SecurityGroup":
-        return security_groups.page_rules(clients, account_id, region, ids)
+        return security_groups.page_rules(clients, account_id, region, ids, first_page=first_page)
     return nullcontext()
 
 
@@ -149,5 +123,14 @@ def listable(resource_type: str) -> bool:
 
 
 def list_page(clients: Clients, resource_type: str, region: str, account_id: str, token: str | None) -> Page:
-    """One page of the ids of every resource of this type in this region (KeyError: not listable)."""
-    return LISTERS[resource_type](clients, region, account_id, token)
+    """One page of the ids of every resource of this type in this region (KeyError: not listable). A walk's
+    first page lists the region afresh; the token is an offset into that listing (ValueError: not one)."""
+    lister = LISTERS[resource_type]
+    start = int(token or 0)
+    key = (account_id, region, resource_type)
+    listed_at, ids = _LISTED.get(key, (0.0, []))
+    if not start or time.monotonic() - listed_at > LISTING_SECONDS:
+        ids = lister(clients, region, account_id)
+        _LISTED[key] = (time.monotonic(), ids)
+    end = start + PAGE_SIZE
+    return ids[start:end], str(end) if end < len(ids) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
@@ -20,7 +21,10 @@ WORLD_V4, WORLD_V6 = "0.0.0.0/0", "::/0"
 ALL_PROTOCOLS = "-1"
 _GONE = ("InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidGroupId.NotFound")
 
-# A walked page's rules, read in one call: (account, region, group id) -> its rules, each taken once.
+# The rules of a walk's region, read once when its first page of groups is judged: (account, region) ->
+# (read at, group id -> its rules); and those of the pages being judged now, each group's taken once.
+_WALK_RULES: dict[tuple[str, str], tuple[float, dict[str, list[SecurityGroupRuleTypeDef]]]] = {}
+WALK_RULES_SECONDS = 300  # a later page of an older read (a hand-off to a cold invocation) reads afresh
 _PAGE_RULES: dict[tuple[str, str, str], list[SecurityGroupRuleTypeDef]] = {}
 _PAGE_LOCK = threading.Lock()
 _SERVED = threading.local()  # this thread's last evaluation read a page's rules (not live ones)
@@ -33,28 +37,36 @@ def took_page_rules() -> bool:
     return served
 
 
+def _region_rules(clients: Clients, region: str) -> dict[str, list[SecurityGroupRuleTypeDef]]:
+    """Every rule of the region by group: rules / 1,000 calls instead of one call per page of groups."""
+    by_group: dict[str, list[SecurityGroupRuleTypeDef]] = {}
+    for page in clients.ec2(region).get_paginator("describe_security_group_rules").paginate():
+        for rule in page["SecurityGroupRules"]:
+            by_group.setdefault(str(rule.get("GroupId")), []).append(rule)
+    return by_group
+
+
 @contextmanager
-def page_rules(clients: Clients, account_id: str, region: str, group_ids: list[str]) -> Iterator[None]:
-    """While a walk judges a page of groups: their rules read with one DescribeSecurityGroupRules call (a page
-    is at most inventory.PAGE_SIZE groups) instead of one per group. Each group's rules go to the first
-    evaluation that reads them and are then forgotten, so every later read, the verifying evaluation after a
-    fix included, reads live state; a group with no rules at all is read live as before."""
+def page_rules(
+    clients: Clients, account_id: str, region: str, group_ids: list[str], *, first_page: bool
+) -> Iterator[None]:
+    """While a walk judges a page of groups: their rules from one read of the region's rules, made when the
+    walk's first page is judged. Each group's rules go to the first evaluation that reads them and are then
+    forgotten, so every later read, the verifying evaluation after a fix included, reads live state; a group
+    the read did not see (made since, or with no rules at all) is read live as before. A fix is never decided
+    on this read: the engine reads live again first (took_page_rules)."""
     keys: list[tuple[str, str, str]] = []
     if group_ids:
-        pages = (
-            clients.ec2(region)
-            .get_paginator("describe_security_group_rules")
-            .paginate(Filters=[{"Name": "group-id", "Values": group_ids}])
-        )
-        by_group: dict[str, list[SecurityGroupRuleTypeDef]] = {}
-        for page in pages:
-            for rule in page["SecurityGroupRules"]:
-                by_group.setdefault(str(rule.get("GroupId")), []).append(rule)
         with _PAGE_LOCK:
-            for group_id, rules in by_group.items():
-                key = (account_id, region, group_id)
-                _PAGE_RULES[key] = rules
-                keys.append(key)
+            read_at, walk_rules = _WALK_RULES.get((account_id, region), (0.0, {}))
+            if first_page or time.monotonic() - read_at > WALK_RULES_SECONDS:
+                walk_rules = _region_rules(clients, region)
+                _WALK_RULES[(account_id, region)] = (time.monotonic(), walk_rules)
+            for group_id in group_ids:
+                rules = walk_rules.pop(group_id, None)
+                if rules is not None:
+                    _PAGE_RULES[(account_id, region, group_id)] = rules
+                    keys.append((account_id, region, group_id))
     try:
         yield
     finally:

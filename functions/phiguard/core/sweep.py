@@ -122,7 +122,10 @@ class Walker:
             for resource_id in ids
             for control in self.controls_for(cursor)
         ]
-        with inventory.page_read(self.clients, cursor.resource_type, self.account_id, cursor.region, ids):
+        first_page = cursor.token is None
+        with inventory.page_read(
+            self.clients, cursor.resource_type, self.account_id, cursor.region, ids, first_page=first_page
+        ):
             visited = list(pool.map(lambda pair: visit(*pair), work))
         return visited, (replace(cursor, token=token) if token else None), None
 

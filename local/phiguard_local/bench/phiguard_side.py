@@ -6,11 +6,14 @@ environment (the parent made them, as `sam deploy` would). Kinds:
   by drifts.py, new ids each time), the drift made again before each event with the same API call
   (drift_ops), every rail on (evidence, exactly-once, brake, notification); requests counted per event;
 - sweep: the scheduled sweep (Walker and Sweep through the engine, enforce mode) over the account.
+With PHIGUARD_BENCH_PROFILE=<dir>, each measurement also writes a cProfile file there (<run name>.prof).
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
+import os
 import resource
 import statistics
 import sys
@@ -31,10 +34,10 @@ def _label_by_control() -> None:
 
     original = Engine._run_exactly_once
 
-    def labelled(engine: Engine, control: Any, ref: Any, actor: Any) -> Any:
+    def labelled(engine: Engine, control: Any, *args: Any) -> Any:
         COUNTER.label = control.control_id
         try:
-            return original(engine, control, ref, actor)
+            return original(engine, control, *args)
         finally:
             COUNTER.label = None
 
@@ -106,7 +109,14 @@ def sweep(spec: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> int:
     spec = json.loads(Path(sys.argv[1]).read_text())
-    result = {"events": events, "sweep": sweep}[spec["kind"]](spec)
+    measure = {"events": events, "sweep": sweep}[spec["kind"]]
+    profile_dir = os.environ.get("PHIGUARD_BENCH_PROFILE")  # where slower than Custodian: find out why
+    if profile_dir:
+        with cProfile.Profile() as profile:
+            result = measure(spec)
+        profile.dump_stats(Path(profile_dir) / f"{Path(spec['result']).name.removesuffix('.result.json')}.prof")
+    else:
+        result = measure(spec)
     Path(spec["result"]).write_text(json.dumps(result))
     return 0
 
