@@ -22,7 +22,7 @@ from phiguard.core.wiring import build_digester
 from phiguard.notify.dedup import Digester
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=["boto3", "botocore"])  # PHI Guard makes no other calls to trace
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -14,7 +14,7 @@ from phiguard.core.settings import Settings
 from phiguard.core.wiring import build_engine
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=["boto3", "botocore"])  # PHI Guard makes no other calls to trace
 metrics = Metrics()
 
 

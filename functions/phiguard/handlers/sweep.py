@@ -14,7 +14,7 @@ from phiguard.core.sweep import invoke_later
 from phiguard.core.wiring import build_engine, build_sweep
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=["boto3", "botocore"])  # PHI Guard makes no other calls to trace
 metrics = Metrics()
 
 
