@@ -444,3 +444,29 @@ def test_a_broken_exemption_list_in_ssm_fails_closed_and_names_the_parameter() -
     with pytest.raises(RemediationFailed, match="SSM parameter /phiguard/exemptions"):
         deliver(engine, g)
     assert ingress(g) == [("tcp", 22, 22, "0.0.0.0/0")]
+
+
+def test_a_first_delivery_judges_every_control_before_one_acts_and_only_verifies_after() -> None:
+    from helpers import CountingClients
+
+    v = vpc()
+    database, bastion = group(v, "database-sg", role="database"), group(v, "bastion-sg", role="bastion")
+    authorize(database, 3306, groups=(bastion,))
+    clients = CountingClients()
+    engine, inbox = make_rails_engine(clients=clients)
+
+    engine.handle_event(
+        load_event("ec2-authorize-sg-ingress-bastion-to-database.json", database_sg=database, bastion_sg=bastion)
+    )
+
+    bookkeeping = {"PutItem", "UpdateItem", "GetItem", "Publish"}
+    sent = [name for name in clients.calls if name not in bookkeeping]
+    revoke = sent.index("RevokeSecurityGroupIngress")
+    # db-no-bastion-access fixes; vpc-default-security-group-closed and vpc-sg-restricted-ports, after it in
+    # the list, were judged before it from the same reads: after the fix only its verification reads.
+    assert sent[revoke + 1 :] == ["DescribeSecurityGroupRules"]
+    assert sent[:revoke].count("DescribeSecurityGroupRules") == 1
+    assert sorted((r.control_id, r.outcome) for r in inbox.results) == [
+        ("db-ingress-from-app-tier-only", Outcome.NEEDS_ATTENTION),
+        ("db-no-bastion-access", Outcome.REMEDIATED),
+    ]

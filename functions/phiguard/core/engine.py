@@ -198,8 +198,14 @@ class Engine:
     def handle_work(self, work: list[tuple[type[Control], ResourceRef]], actor: Actor) -> list[Result]:
         """Run each (control, resource) of one event exactly once; raise at the end if any failed."""
         with roles.shared_reads(), aws.shared_reads():
+            # A first delivery judges every control before any acts, all from one set of reads; what is
+            # compliant, not applicable or unreadable is done, the rest runs exactly once as always.
             first = self._first_delivery(work, actor)
-            results = [self._run_exactly_once(control, ref, actor, first) for control, ref in work]
+            judged = [self._judged_first(control, ref, actor) if first else None for control, ref in work]
+            results = [
+                done or self._run_exactly_once(control, ref, actor)
+                for done, (control, ref) in zip(judged, work, strict=True)
+            ]
         failed = [r for r in results if r.outcome is Outcome.FAILED or r.bookkeeping_error]
         if failed:
             raise RemediationFailed(failed)
@@ -212,15 +218,17 @@ class Engine:
             return False
         return self.deliveries.first(actor.event_id)
 
-    def _run_exactly_once(self, control: type[Control], ref: ResourceRef, actor: Actor, first: bool) -> Result:
+    def _judged_first(self, control: type[Control], ref: ResourceRef, actor: Actor) -> Result | None:
+        """On an event's first delivery, a result that needs no exactly-once record (nothing an earlier attempt
+        could have done): compliant, not applicable or unreadable now; None when it is non-compliant."""
+        judged = self._decide(control(self.context), ref, actor, judge_only=True)
+        return None if judged is None else self._finish(judged)
+
+    def _run_exactly_once(self, control: type[Control], ref: ResourceRef, actor: Actor) -> Result:
         """EventBridge delivers at least once: one (event, control, resource) is acted on once, and its
         evidence and message are completed once, even when a retry is what completes them."""
         if self._decide_once is None or self._bookkeep_once is None or not actor.event_id:
             return self.run(control(self.context), ref, actor)
-        if first:  # compliant, not applicable or unreadable now: nothing an earlier attempt could have done
-            judged = self._decide(control(self.context), ref, actor, judge_only=True)
-            if judged is not None:
-                return self._finish(judged)
         self._actor = actor
         key: dict[str, Any] = {
             "event_id": actor.event_id,

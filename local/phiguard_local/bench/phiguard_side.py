@@ -32,16 +32,18 @@ def _label_by_control() -> None:
     """Attribute each request to the control whose run made it (one event runs every control it concerns)."""
     from phiguard.core.engine import Engine
 
-    original = Engine._run_exactly_once
+    def labelled(original: Any) -> Any:
+        def run(engine: Engine, control: Any, *args: Any) -> Any:
+            COUNTER.label = control.control_id
+            try:
+                return original(engine, control, *args)
+            finally:
+                COUNTER.label = None
 
-    def labelled(engine: Engine, control: Any, *args: Any) -> Any:
-        COUNTER.label = control.control_id
-        try:
-            return original(engine, control, *args)
-        finally:
-            COUNTER.label = None
+        return run
 
-    Engine._run_exactly_once = labelled  # type: ignore[method-assign]
+    Engine._run_exactly_once = labelled(Engine._run_exactly_once)  # type: ignore[method-assign]
+    Engine._judged_first = labelled(Engine._judged_first)  # type: ignore[method-assign]
 
 
 def events(spec: dict[str, Any]) -> dict[str, Any]:
