@@ -37,7 +37,7 @@ def test_each_headline_drift_is_fixed_by_its_event_within_its_request_budget(tmp
         "s3-default-encryption-kms": 4,
         "vpc-sg-restricted-ports": 6,
         "db-no-bastion-access": 6,
-        "alb-http-to-https-redirection-check": 9,
+        "alb-http-to-https-redirection-check": 8,
     }
     assert set(events) == set(budget)
     for control_id, measured in events.items():

@@ -27,7 +27,7 @@ from phiguard.core.events import application_load_balancers
 from phiguard.core.model import Action, Evaluation, JsonDict, ResourceRef, Result, Severity, Trigger, Violation
 
 if TYPE_CHECKING:
-    from mypy_boto3_elbv2.type_defs import ActionTypeDef, ListenerTypeDef, RuleTypeDef
+    from mypy_boto3_elbv2.type_defs import ActionTypeDef, ListenerTypeDef, LoadBalancerTypeDef, RuleTypeDef
 
 
 def redirect_action(port: int) -> ActionTypeDef:
@@ -88,6 +88,7 @@ class AlbHttpToHttpsRedirectionCheck(Control):
         "elasticloadbalancing:CreateListener",
         "ec2:DescribeSecurityGroupRules",
     )
+    _described: LoadBalancerTypeDef | None = None
     triggers = tuple(
         Trigger("aws.elasticloadbalancing", name, application_load_balancers)
         for name in ("CreateLoadBalancer", "CreateListener", "ModifyListener", "CreateRule", "ModifyRule")
@@ -95,10 +96,7 @@ class AlbHttpToHttpsRedirectionCheck(Control):
 
     def evaluate(self, ref: ResourceRef) -> Evaluation:
         elbv2 = self.clients.elbv2(ref.region)
-        try:
-            lb = elbv2.describe_load_balancers(LoadBalancerArns=[ref.resource_id])["LoadBalancers"][0]
-        except elbv2.exceptions.LoadBalancerNotFoundException as e:
-            raise ResourceGone(f"load balancer {ref.resource_id} does not exist") from e
+        lb = self._load_balancer(ref)
         if lb.get("Type") != "application":
             return Evaluation.not_applicable(f"a {lb.get('Type')} load balancer has no HTTP listeners")
         pages = elbv2.get_paginator("describe_listeners").paginate(LoadBalancerArn=ref.resource_id)
@@ -143,6 +141,17 @@ class AlbHttpToHttpsRedirectionCheck(Control):
         if create_https and not blocker:
             violations[0] = replace(violations[0], detail={**violations[0].detail, "create_https": forward_actions})
         return Evaluation.of(state, violations)
+
+    def _load_balancer(self, ref: ResourceRef) -> LoadBalancerTypeDef:
+        """The load balancer itself (type, scheme, groups), read once per run: a fix changes listeners and
+        rules only, so the verifying evaluation reads those live and not this again."""
+        if self._described is None or self._described["LoadBalancerArn"] != ref.resource_id:
+            elbv2 = self.clients.elbv2(ref.region)
+            try:
+                self._described = elbv2.describe_load_balancers(LoadBalancerArns=[ref.resource_id])["LoadBalancers"][0]
+            except elbv2.exceptions.LoadBalancerNotFoundException as e:
+                raise ResourceGone(f"load balancer {ref.resource_id} does not exist") from e
+        return self._described
 
     def _blocker(
         self,
