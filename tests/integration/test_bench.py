@@ -35,7 +35,7 @@ def test_each_headline_drift_is_fixed_by_its_event_within_its_request_budget(tmp
     # Requests to the remediated service per event today; a change that adds some shows here first.
     budget = {
         "s3-default-encryption-kms": 4,
-        "vpc-sg-restricted-ports": 6,
+        "vpc-sg-restricted-ports": 5,
         "db-no-bastion-access": 6,
         "alb-http-to-https-redirection-check": 8,
     }

@@ -101,6 +101,41 @@ def test_given_a_group_that_is_not_a_bastion_group_then_not_applicable() -> None
     assert ingress(g) == [("tcp", 22, 22, "198.51.100.0/24")]
 
 
+def launch(group_id: str, *, bastion: bool) -> None:
+    ec2 = boto3.client("ec2")
+    vpc_id = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]["VpcId"]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
+    subnet = (
+        subnets[0]["SubnetId"]
+        if subnets
+        else ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.9.0/24")["Subnet"]["SubnetId"]
+    )
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    tags = [{"ResourceType": "instance", "Tags": [{"Key": "phiguard:role", "Value": "bastion"}]}] if bastion else []
+    ec2.run_instances(
+        ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[group_id], TagSpecifications=tags
+    )
+
+
+def test_given_an_untagged_group_only_a_tagged_bastion_instance_uses_then_it_is_the_bastions() -> None:
+    g = group(vpc(), "jump-sg")
+    launch(g, bastion=True)
+    authorize(g, 22, cidrs=("198.51.100.0/24", "203.0.113.0/24"))
+
+    assert run(g).outcome is Outcome.REMEDIATED
+    assert ingress(g) == [("tcp", 22, 22, "203.0.113.0/24")]
+
+
+def test_given_an_untagged_group_the_bastion_shares_with_another_instance_then_not_applicable() -> None:
+    g = group(vpc(), "agents-sg")
+    launch(g, bastion=True)
+    launch(g, bastion=False)
+    authorize(g, 22, cidrs=("198.51.100.0/24",))
+
+    assert run(g).outcome is Outcome.NOT_APPLICABLE
+    assert ingress(g) == [("tcp", 22, 22, "198.51.100.0/24")]
+
+
 def test_given_a_bastion_group_named_in_settings_but_deleted_then_not_applicable() -> None:
     engine, _ = make_engine(admin_cidrs=ADMIN, bastion_sg_ids=frozenset({"sg-0a1b2c3d4e5f60009"}))
     result = engine.run(BastionSshFromAllowedCidrs(engine.context), sg_ref("sg-0a1b2c3d4e5f60009"), None)

@@ -10,7 +10,7 @@ from botocore.stub import Stubber
 from helpers import CountingClients, authorize, group, ingress, load_event, make_engine, vpc
 from phiguard.core.aws import Clients
 from phiguard.core.engine import RemediationFailed
-from phiguard.core.model import Outcome, Result
+from phiguard.core.model import Outcome, ResourceRef, Result
 
 pytestmark = pytest.mark.usefixtures("aws")
 BUCKET = "phi-data-123456789012"
@@ -153,10 +153,12 @@ def test_the_controls_of_one_event_read_who_plays_which_role_once() -> None:
 def test_outside_an_event_roles_are_read_each_time() -> None:
     from phiguard.core import roles
 
+    g = group(vpc(), "app-sg")
     clients = CountingClients()
     engine, _ = make_engine(clients=clients)
-    roles.database_group_ids(engine.context, "us-east-1")
-    roles.database_group_ids(engine.context, "us-east-1")
+    ref = ResourceRef("AWS::EC2::SecurityGroup", g, "us-east-1", "123456789012")
+    roles.is_database_group(engine.context, ref)
+    roles.is_database_group(engine.context, ref)
 
     assert clients.calls.count("DescribeDBInstances") == 2
 
@@ -174,7 +176,7 @@ def test_the_controls_of_one_event_share_reads_and_the_verifying_read_after_a_fi
     revoke = sent.index("RevokeSecurityGroupIngress")
     assert sent[:revoke].count("DescribeSecurityGroupRules") == 1  # one read of the rules for every control
     assert sent[revoke + 1 :] == ["DescribeSecurityGroupRules"]  # the verifying read reached EC2
-    assert sent.count("DescribeSecurityGroups") == 2  # the role tags once; the group (name, tags) once
+    assert sent.count("DescribeSecurityGroups") == 1  # the group (name, tags, role) once; no other group's tags
     assert ingress(g) == []
 
 

@@ -26,7 +26,7 @@ from phiguard.core import security_groups as sg
 from phiguard.core.control import Control, register
 from phiguard.core.events import security_groups
 from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger, Violation
-from phiguard.core.roles import bastions
+from phiguard.core.roles import is_bastion_only
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import SecurityGroupRuleTypeDef
@@ -63,7 +63,7 @@ class BastionSshFromAllowedCidrs(Control):
         return sg.resolve(self.context, ref)
 
     def evaluate(self, ref: ResourceRef) -> Evaluation:
-        if ref.resource_id not in bastions(self.context, ref.region, addresses=False).groups:
+        if not is_bastion_only(self.context, ref):
             return Evaluation.not_applicable(f"{ref.resource_id} is not a bastion-only security group")
         rules = sg.ingress_rules(self.context, ref)
         allowed = [ipaddress.ip_network(c, strict=False) for c in self.settings.admin_cidrs]

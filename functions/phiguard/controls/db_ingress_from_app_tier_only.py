@@ -18,7 +18,7 @@ from phiguard.core import security_groups as sg
 from phiguard.core.control import Control, register
 from phiguard.core.events import security_groups
 from phiguard.core.model import Action, Evaluation, ResourceRef, Severity, Trigger, Violation
-from phiguard.core.roles import BACKEND, ROLE_TAG, database_group_ids, tagged_groups
+from phiguard.core.roles import BACKEND, ROLE_TAG, is_database_group, tagged_groups
 
 
 @register
@@ -44,7 +44,7 @@ class DbIngressFromAppTierOnly(Control):
         return sg.resolve(self.context, ref)
 
     def evaluate(self, ref: ResourceRef) -> Evaluation:
-        if ref.resource_id not in database_group_ids(self.context, ref.region):
+        if not is_database_group(self.context, ref):
             return Evaluation.not_applicable(f"{ref.resource_id} is not a database security group")
         rules = sg.ingress_rules(self.context, ref)
         backend = tagged_groups(self.context, ref.region, BACKEND)

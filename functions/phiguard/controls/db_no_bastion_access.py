@@ -24,7 +24,7 @@ from phiguard.core import security_groups as sg
 from phiguard.core.control import Context, Control, register
 from phiguard.core.events import security_groups
 from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger, Violation
-from phiguard.core.roles import Bastions, bastions, database_group_ids
+from phiguard.core.roles import Bastions, bastions, is_database_group
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import SecurityGroupRuleTypeDef
@@ -55,16 +55,16 @@ class DbNoBastionAccess(Control):
         super().__init__(context)
         # Which groups are the database's and the bastion's does not change with this control's fix: read once
         # per run (the engine makes a control per run), so the verifying evaluation re-reads only the rules.
-        self._database_groups: dict[str, set[str]] = {}
+        self._is_database: dict[str, bool] = {}
         self._bastions: dict[tuple[str, bool], Bastions] = {}
 
     def resolve(self, ref: ResourceRef) -> ResourceRef:
         return sg.resolve(self.context, ref)
 
     def evaluate(self, ref: ResourceRef) -> Evaluation:
-        if ref.region not in self._database_groups:
-            self._database_groups[ref.region] = database_group_ids(self.context, ref.region)
-        if ref.resource_id not in self._database_groups[ref.region]:
+        if ref.resource_id not in self._is_database:
+            self._is_database[ref.resource_id] = is_database_group(self.context, ref)
+        if not self._is_database[ref.resource_id]:
             return Evaluation.not_applicable(f"{ref.resource_id} is not a database security group")
         rules = sg.ingress_rules(self.context, ref)
         # The bastion's addresses matter only to rules from a CIDR (the world's are vpc-sg-restricted-ports' part).

@@ -12,7 +12,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from phiguard.core.control import Context
+from botocore.exceptions import ClientError
+
+from phiguard.core.control import Context, ResourceGone
+from phiguard.core.model import ResourceRef
+from phiguard.core.tags import read_tags
 
 ROLE_TAG = "phiguard:role"
 BASTION, DATABASE, PUBLIC_LB, BACKEND = "bastion", "database", "public-lb", "backend"
@@ -64,7 +68,23 @@ def _role_tags(context: Context, region: str) -> frozenset[tuple[str, str]]:
     return _shared(("role-tags", region), read)
 
 
+def own_role(context: Context, ref: ResourceRef) -> str | None:
+    """The group's own `phiguard:role` tag. Read with the same request as the group's exemption tags and the
+    default-group check, so one event reads it once: whether the event's group plays a role needs no read
+    of every tagged group (only a control that needs the other groups of a role reads those)."""
+    try:
+        return read_tags(context, ref).get(ROLE_TAG)
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in ("InvalidGroup.NotFound", "InvalidGroupId.NotFound"):
+            raise ResourceGone(f"security group {ref.resource_id} does not exist") from e
+        raise
+
+
 def _tagged_instances(context: Context, region: str, role: str) -> list[dict[str, object]]:
+    return _shared(("instances", region, role), lambda: _read_tagged_instances(context, region, role))
+
+
+def _read_tagged_instances(context: Context, region: str, role: str) -> list[dict[str, object]]:
     pages = (
         context.clients.ec2(region)
         .get_paginator("describe_instances")
@@ -99,6 +119,17 @@ def _is_bastion(instance: dict[str, object]) -> bool:
     return any(t.get("Key") == ROLE_TAG and t.get("Value") == BASTION for t in tags)  # type: ignore[attr-defined]
 
 
+def is_bastion_only(context: Context, ref: ResourceRef) -> bool:
+    """Whether the group is one of bastions(...).groups, read from the group's own tag and the bastion
+    instances rather than from every tagged group."""
+    if ref.resource_id in context.settings.bastion_sg_ids or own_role(context, ref) == BASTION:
+        return True
+    tagged = _tagged_instances(context, ref.region, BASTION)
+    if ref.resource_id not in {g["GroupId"] for i in tagged for g in i.get("SecurityGroups", [])}:  # type: ignore[attr-defined]
+        return False
+    return all(_is_bastion(m) for m in _instances_in(context, ref.region, ref.resource_id))
+
+
 def bastions(context: Context, region: str, *, addresses: bool = True) -> Bastions:
     return _shared(("bastions", region, addresses), lambda: _bastions(context, region, addresses))
 
@@ -130,16 +161,17 @@ def _bastions(context: Context, region: str, addresses: bool) -> Bastions:
     return Bastions(frozenset(groups), frozenset(shared), frozenset(found))
 
 
-def database_group_ids(context: Context, region: str) -> set[str]:
-    return set(_shared(("database", region), lambda: frozenset(_database_group_ids(context, region))))
+def is_database_group(context: Context, ref: ResourceRef) -> bool:
+    """A database's group: listed in the settings, tagged `phiguard:role=database`, or attached to RDS."""
+    if ref.resource_id in context.settings.database_sg_ids or own_role(context, ref) == DATABASE:
+        return True
+    return ref.resource_id in _shared(("rds-groups", ref.region), lambda: _rds_group_ids(context, ref.region))
 
 
-def _database_group_ids(context: Context, region: str) -> set[str]:
-    groups = set(context.settings.database_sg_ids) | tagged_groups(context, region, DATABASE)
-    for page in context.clients.rds(region).get_paginator("describe_db_instances").paginate():
-        for db in page["DBInstances"]:
-            groups |= {g["VpcSecurityGroupId"] for g in db.get("VpcSecurityGroups", [])}
-    return groups
+def _rds_group_ids(context: Context, region: str) -> frozenset[str]:
+    pages = context.clients.rds(region).get_paginator("describe_db_instances").paginate()
+    return frozenset(g["VpcSecurityGroupId"] for page in pages for db in page["DBInstances"]
+                     for g in db.get("VpcSecurityGroups", []))  # fmt: skip
 
 
 def public_lb_group_ids(context: Context, region: str) -> set[str]:
