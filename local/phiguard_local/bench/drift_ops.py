@@ -7,6 +7,7 @@ the same checks, read back from the emulator after each event, independently of 
 from __future__ import annotations
 
 import copy
+import os
 import threading
 import uuid
 from typing import Any
@@ -16,16 +17,18 @@ from botocore.exceptions import ClientError
 
 WORLD = ("0.0.0.0/0", "::/0")
 KMS = ("aws:kms", "aws:kms:dsse")
-_CLIENTS: dict[str, Any] = {}
+_CLIENTS: dict[tuple[str, str], Any] = {}
 _LOCK = threading.Lock()
 
 
 def _client(service: str) -> Any:
-    """One client per service, made once (boto3's default session is not safe to share across threads)."""
+    """One client per service and endpoint, made once (boto3's default session is not safe to share across
+    threads; a later run in the same process has a moto server of its own)."""
+    key = (service, os.environ.get("AWS_ENDPOINT_URL", ""))
     with _LOCK:
-        if service not in _CLIENTS:
-            _CLIENTS[service] = boto3.session.Session().client(service)  # type: ignore[call-overload]
-        return _CLIENTS[service]
+        if key not in _CLIENTS:
+            _CLIENTS[key] = boto3.session.Session().client(service)  # type: ignore[call-overload]
+        return _CLIENTS[key]
 
 
 def _ingress(group: str) -> list[dict[str, Any]]:
