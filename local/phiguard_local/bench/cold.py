@@ -7,6 +7,7 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 from pathlib import Path
 
 from phiguard_local.template import ROOT
@@ -85,7 +86,7 @@ def _pip_target(python: str, target: Path, args: list[str], what: str) -> None:
     if stamp.is_file() and stamp.read_text() == digest:
         return
     shutil.rmtree(target, ignore_errors=True)
-    subprocess.run(
+    done = subprocess.run(
         [
             python,
             "-m",
@@ -98,9 +99,16 @@ def _pip_target(python: str, target: Path, args: list[str], what: str) -> None:
             str(target),
             *args,
         ],
-        check=True,
+        check=False,
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    # The machine's pip configuration names index directories that need not exist: not worth a line each.
+    said = [line for line in done.stderr.splitlines() if not line.startswith("WARNING: Location")]
+    if said:
+        print("\n".join(said), file=sys.stderr)
+    done.check_returncode()
     stamp.write_text(digest)
 
 
