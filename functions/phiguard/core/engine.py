@@ -196,16 +196,17 @@ class Engine:
             return [ref]
 
     def handle_work(self, work: list[tuple[type[Control], ResourceRef]], actor: Actor) -> list[Result]:
-        """Run each (control, resource) of one event exactly once; raise at the end if any failed."""
+        """Run each (control, resource) of one event exactly once, those that fix first; raise at the end if any
+        failed."""
         with roles.shared_reads(), aws.shared_reads():
             # A first delivery judges every control before any acts, all from one set of reads; what is
             # compliant, not applicable or unreadable is done, the rest runs exactly once as always.
             first = self._first_delivery(work, actor)
             judged = [self._judged_first(control, ref, actor) if first else None for control, ref in work]
-            results = [
-                done or self._run_exactly_once(control, ref, actor)
-                for done, (control, ref) in zip(judged, work, strict=True)
-            ]
+            # Controls that fix go before those that only report, so a report describes the state after the
+            # fixes: a rule one control revokes is not also put to a person by another.
+            in_order = sorted(zip(judged, work, strict=True), key=lambda pair: pair[1][0].action is not Action.FIX)
+            results = [done or self._run_exactly_once(control, ref, actor) for done, (control, ref) in in_order]
         failed = [r for r in results if r.outcome is Outcome.FAILED or r.bookkeeping_error]
         if failed:
             raise RemediationFailed(failed)

@@ -72,6 +72,10 @@ def own_role(context: Context, ref: ResourceRef) -> str | None:
     """The group's own `phiguard:role` tag. Read with the same request as the group's exemption tags and the
     default-group check, so one event reads it once: whether the event's group plays a role needs no read
     of every tagged group (only a control that needs the other groups of a role reads those)."""
+    return _shared(("own-role", ref.region, ref.resource_id), lambda: _read_own_role(context, ref))
+
+
+def _read_own_role(context: Context, ref: ResourceRef) -> str | None:
     try:
         return read_tags(context, ref).get(ROLE_TAG)
     except ClientError as e:
