@@ -367,6 +367,33 @@ def test_given_pages_of_groups_then_their_rules_are_read_in_one_call_and_a_fix_i
     assert fixed.resource.resource_id == groups[5] and fixed.outcome is Outcome.REMEDIATED
 
 
+def test_given_pages_of_groups_then_who_plays_which_role_is_read_once_per_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(inventory, "PAGE_SIZE", 5)
+    vpc_id = vpc()
+    bastion = group(vpc_id, "bastion", role="bastion")
+    authorize(bastion, 22, cidrs=("198.51.100.0/24",))  # outside the admin CIDRs
+    for n in range(11):
+        group(vpc_id, f"tier-{n}")
+    listed = len(boto3.client("ec2").describe_security_groups()["SecurityGroups"])
+    pages = -(-listed // 5)
+    clients = CountingClients()
+    engine, inbox = make_engine(Mode.ENFORCE, clients=clients, admin_cidrs=("203.0.113.0/24",))
+    ids = ("bastion-ssh-from-allowed-cidrs", "db-ingress-from-app-tier-only", "db-no-bastion-access")
+    sweep = Sweep(engine, walker(clients, ids=ids), 5)
+
+    outcome = sweep.handle({}, lambda: 900.0, _no_hand_off)
+
+    assert outcome["outcomes"]["remediated"] == 1
+    assert ingress(bastion) == []
+    # once per page, shared by the page's groups and controls (it was once per group and control)
+    assert clients.calls.count("DescribeDBInstances") == pages
+    assert clients.calls.count("DescribeInstances") == pages
+    [fixed] = inbox.results
+    assert fixed.resource.resource_id == bastion and fixed.control_id == "bastion-ssh-from-allowed-cidrs"
+
+
 def test_given_a_group_fixed_after_its_page_was_read_then_the_fix_is_decided_on_live_state() -> None:
     from phiguard.core import security_groups
 

@@ -6,6 +6,7 @@ instance, explicit ids in the deployment settings, and for databases the groups 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -21,14 +22,15 @@ from phiguard.core.tags import read_tags
 ROLE_TAG = "phiguard:role"
 BASTION, DATABASE, PUBLIC_LB, BACKEND = "bastion", "database", "public-lb", "backend"
 T = TypeVar("T")
-_SHARED: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar("phiguard_roles", default=None)
+_SHARED: ContextVar[dict[tuple[Any, ...], _Once] | None] = ContextVar("phiguard_roles", default=None)
+_KEYS_LOCK = threading.Lock()
 
 
 @contextmanager
 def shared_reads() -> Iterator[None]:
-    """While one event is handled, who plays which role is read once and shared by the controls the event
-    concerns (five for a security-group rule), instead of once per control. A fix changes rules or settings,
-    never tags, attachments or load balancers, so the roles hold for the whole event."""
+    """While one event (or one sweep page) is handled, who plays which role is read once and shared by the
+    controls it concerns (five for a security-group rule), instead of once per control. A fix changes rules or
+    settings, never tags, attachments or load balancers, so the roles hold for the whole event."""
     token = _SHARED.set({})
     try:
         yield
@@ -36,13 +38,29 @@ def shared_reads() -> Iterator[None]:
         _SHARED.reset(token)
 
 
+class _Once:
+    """One shared read: the first caller makes it while the others wait; a read that fails is tried again by the
+    next caller."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done = False
+        self._value: Any = None
+
+    def get(self, read: Callable[[], T]) -> T:
+        with self._lock:
+            if not self._done:
+                self._value, self._done = read(), True
+            return self._value  # type: ignore[no-any-return]
+
+
 def _shared(key: tuple[Any, ...], read: Callable[[], T]) -> T:
     reads = _SHARED.get()
     if reads is None:
         return read()
-    if key not in reads:
-        reads[key] = read()
-    return reads[key]  # type: ignore[no-any-return]
+    with _KEYS_LOCK:
+        once = reads.setdefault(key, _Once())
+    return once.get(read)
 
 
 def tagged_groups(context: Context, region: str, role: str) -> set[str]:

@@ -7,6 +7,7 @@ invocation, so an account of any size is finished in pieces that each fit the La
 
 from __future__ import annotations
 
+import contextvars
 import json
 import uuid
 from collections import Counter
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from phiguard.core import inventory
+from phiguard.core import inventory, roles
 from phiguard.core.aws import Clients
 from phiguard.core.control import Control
 from phiguard.core.engine import DENIED_CODES, Engine, Notifier, permission_for
@@ -123,10 +124,16 @@ class Walker:
             for control in self.controls_for(cursor)
         ]
         first_page = cursor.token is None
-        with inventory.page_read(
-            self.clients, cursor.resource_type, self.account_id, cursor.region, ids, first_page=first_page
+        with (
+            inventory.page_read(
+                self.clients, cursor.resource_type, self.account_id, cursor.region, ids, first_page=first_page
+            ),
+            roles.shared_reads(),
         ):
-            visited = list(pool.map(lambda pair: visit(*pair), work))
+            # Who plays which role is read once for the page, not once per group and control: each visit runs
+            # in a copy of this context, and the copies share the page's reads.
+            contexts = [contextvars.copy_context() for _ in work]
+            visited = list(pool.map(lambda ctx, pair: ctx.run(visit, *pair), contexts, work))
         return visited, (replace(cursor, token=token) if token else None), None
 
     def walk(
