@@ -21,7 +21,8 @@ from helpers import (
     tag_group,
     vpc,
 )
-from phiguard.core.model import Mode, Outcome
+from phiguard.core.engine import RemediationFailed
+from phiguard.core.model import Evaluation, Mode, Outcome, ResourceRef, Result
 from phiguard.notify.render import email_text
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -470,3 +471,39 @@ def test_a_first_delivery_judges_every_control_before_one_acts_and_only_verifies
     # is gone, so the one message is the fix's.
     assert [(r.control_id, r.outcome) for r in inbox.results] == [("db-no-bastion-access", Outcome.REMEDIATED)]
     assert [row["control_id"] for row in evidence_rows()] == ["db-no-bastion-access"]
+
+
+def test_a_duplicate_delivery_while_the_first_is_fixing_leaves_the_reports_to_the_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from phiguard.controls.db_no_bastion_access import DbNoBastionAccess
+
+    v = vpc()
+    database, bastion = group(v, "database-sg", role="database"), group(v, "bastion-sg", role="bastion")
+    authorize(database, 3306, groups=(bastion,))
+    event = load_event("ec2-authorize-sg-ingress-bastion-to-database.json", database_sg=database, bastion_sg=bastion)
+    first, first_inbox = make_rails_engine()
+    second, second_inbox = make_rails_engine()
+    revoke = DbNoBastionAccess.remediate
+    failed: list[Result] = []
+
+    def remediate_while_delivered_again(self: DbNoBastionAccess, ref: ResourceRef, evaluation: Evaluation) -> list[str]:
+        if not failed:
+            with pytest.raises(RemediationFailed) as raised:  # EventBridge delivers the event again meanwhile
+                second.handle_event(event)
+            failed.extend(raised.value.results)
+        return revoke(self, ref, evaluation)
+
+    monkeypatch.setattr(DbNoBastionAccess, "remediate", remediate_while_delivered_again)
+    results = first.handle_event(event)
+
+    # The second invocation neither fixes nor reports on the group being fixed: it fails, to be retried.
+    assert sorted(r.control_id for r in failed) == ["db-ingress-from-app-tier-only", "db-no-bastion-access"]
+    assert second_inbox.results == []
+    # The first reports after its fix: the rule db-ingress-from-app-tier-only would have put to a person is gone.
+    assert [(r.control_id, r.outcome) for r in first_inbox.results] == [("db-no-bastion-access", Outcome.REMEDIATED)]
+    assert ("db-ingress-from-app-tier-only", Outcome.COMPLIANT) in [(r.control_id, r.outcome) for r in results]
+    assert ingress(database) == []
+    # The retry of the second delivery changes and sends nothing.
+    second.handle_event(event)
+    assert second_inbox.results == []

@@ -43,6 +43,7 @@ from phiguard.core.tags import read_tags
 
 logger = Logger()
 metrics = Metrics()
+ELSEWHERE = "being handled by another invocation"
 
 
 class Notifier(Protocol):
@@ -206,11 +207,33 @@ class Engine:
             # Controls that fix go before those that only report, so a report describes the state after the
             # fixes: a rule one control revokes is not also put to a person by another.
             in_order = sorted(zip(judged, work, strict=True), key=lambda pair: pair[1][0].action is not Action.FIX)
-            results = [done or self._run_exactly_once(control, ref, actor) for done, (control, ref) in in_order]
+            results: list[Result] = []
+            for done, (control, ref) in in_order:
+                fixing_elsewhere = [r.control_id for r in results if r.resource == ref and r.reason == ELSEWHERE]
+                if done is None and fixing_elsewhere and control.action is not Action.FIX:
+                    results.append(self._deferred(control, ref, actor, fixing_elsewhere))
+                else:
+                    results.append(done or self._run_exactly_once(control, ref, actor))
         failed = [r for r in results if r.outcome is Outcome.FAILED or r.bookkeeping_error]
         if failed:
             raise RemediationFailed(failed)
         return results
+
+    def _deferred(self, control: type[Control], ref: ResourceRef, actor: Actor, fixing: list[str]) -> Result:
+        """A report on a resource another invocation is fixing waits for that fix: that invocation reports it
+        after the fix, so a person is not asked about what is being changed; this one fails to be retried."""
+        logger.info("report waits for a fix in another invocation", control_id=control.control_id, fixing=fixing)
+        return Result(
+            control.control_id,
+            control.title,
+            control.hipaa,
+            ref,
+            Outcome.NOT_APPLICABLE,
+            self.mode,
+            actor,
+            reason=f"waits for the fix of {', '.join(fixing)} in another invocation",
+            bookkeeping_error=f"{ELSEWHERE}: retry later",
+        )
 
     def _first_delivery(self, work: list[tuple[type[Control], ResourceRef]], actor: Actor) -> bool:
         """Whether this is the first attempt at an event of several controls: then the compliant ones need
@@ -254,8 +277,8 @@ class Engine:
                 Outcome.NOT_APPLICABLE,
                 self.mode,
                 actor,
-                reason="being handled by another invocation",
-                bookkeeping_error="being handled by another invocation: retry later",
+                reason=ELSEWHERE,
+                bookkeeping_error=f"{ELSEWHERE}: retry later",
             )
         if not decided.outcome.notified:  # compliant or not applicable: no evidence, no message to complete once
             return self._finish(decided)
