@@ -223,6 +223,10 @@ class Engine:
         """A report on a resource another invocation is fixing waits for that fix: that invocation reports it
         after the fix, so a person is not asked about what is being changed; this one fails to be retried."""
         logger.info("report waits for a fix in another invocation", control_id=control.control_id, fixing=fixing)
+        return self._retry_later(control, ref, actor, f"waits for the fix of {', '.join(fixing)} in another invocation")
+
+    def _retry_later(self, control: type[Control], ref: ResourceRef, actor: Actor, reason: str) -> Result:
+        """Nothing done: another invocation is handling this; the result fails this one, so it is retried."""
         return Result(
             control.control_id,
             control.title,
@@ -231,7 +235,7 @@ class Engine:
             Outcome.NOT_APPLICABLE,
             self.mode,
             actor,
-            reason=f"waits for the fix of {', '.join(fixing)} in another invocation",
+            reason=reason,
             bookkeeping_error=f"{ELSEWHERE}: retry later",
         )
 
@@ -269,17 +273,7 @@ class Engine:
             return self._finish(e.result)
         except IdempotencyAlreadyInProgressError:
             logger.warning("another invocation is handling this event now; this one fails so it is retried", **key)
-            return Result(
-                control.control_id,
-                control.title,
-                control.hipaa,
-                ref,
-                Outcome.NOT_APPLICABLE,
-                self.mode,
-                actor,
-                reason=ELSEWHERE,
-                bookkeeping_error=f"{ELSEWHERE}: retry later",
-            )
+            return self._retry_later(control, ref, actor, ELSEWHERE)
         if not decided.outcome.notified:  # compliant or not applicable: no evidence, no message to complete once
             return self._finish(decided)
         try:
