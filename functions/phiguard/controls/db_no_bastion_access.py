@@ -21,7 +21,7 @@ import ipaddress
 from typing import TYPE_CHECKING
 
 from phiguard.core import security_groups as sg
-from phiguard.core.control import Context, Control, register
+from phiguard.core.control import Control, register
 from phiguard.core.events import security_groups
 from phiguard.core.model import Action, Evaluation, ResourceRef, Result, Severity, Trigger, Violation
 from phiguard.core.roles import Bastions, bastions, is_database_group
@@ -51,27 +51,16 @@ class DbNoBastionAccess(Control):
         for name in ("AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules")
     )
 
-    def __init__(self, context: Context) -> None:
-        super().__init__(context)
-        # Which groups are the database's and the bastion's does not change with this control's fix: read once
-        # per run (the engine makes a control per run), so the verifying evaluation re-reads only the rules.
-        self._is_database: dict[str, bool] = {}
-        self._bastions: dict[tuple[str, bool], Bastions] = {}
-
     def resolve(self, ref: ResourceRef) -> ResourceRef:
         return sg.resolve(self.context, ref)
 
     def evaluate(self, ref: ResourceRef) -> Evaluation:
-        if ref.resource_id not in self._is_database:
-            self._is_database[ref.resource_id] = is_database_group(self.context, ref)
-        if not self._is_database[ref.resource_id]:
+        if not is_database_group(self.context, ref):
             return Evaluation.not_applicable(f"{ref.resource_id} is not a database security group")
         rules = sg.ingress_rules(self.context, ref)
         # The bastion's addresses matter only to rules from a CIDR (the world's are vpc-sg-restricted-ports' part).
         by_address = any(_cidr(r) not in (None, sg.WORLD_V4, sg.WORLD_V6) for r in rules)
-        if (ref.region, by_address) not in self._bastions:
-            self._bastions[(ref.region, by_address)] = bastions(self.context, ref.region, addresses=by_address)
-        found = self._bastions[(ref.region, by_address)]
+        found = bastions(self.context, ref.region, addresses=by_address)
         addresses = [ipaddress.ip_address(a) for a in found.addresses]
         violations = [v for rule in rules if (v := self._judge(rule, found, addresses))]
         state = {

@@ -308,7 +308,15 @@ class Engine:
         return decided
 
     def _decide(self, control: Control, ref: ResourceRef, actor: Actor | None, *, judge_only: bool) -> Result | None:
-        """decide(); with judge_only, None instead of going on when the resource is non-compliant."""
+        """decide(); with judge_only, None instead of going on when the resource is non-compliant. Who plays
+        which role is read once for the run (a fix never changes it): the verifying evaluation re-reads only
+        the state the fix changed."""
+        with roles.shared_reads():
+            return self._decide_run(control, ref, actor, judge_only=judge_only)
+
+    def _decide_run(
+        self, control: Control, ref: ResourceRef, actor: Actor | None, *, judge_only: bool
+    ) -> Result | None:
         result = Result(
             control_id=control.control_id,
             title=control.title,

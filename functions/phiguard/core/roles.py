@@ -30,7 +30,11 @@ _KEYS_LOCK = threading.Lock()
 def shared_reads() -> Iterator[None]:
     """While one event (or one sweep page) is handled, who plays which role is read once and shared by the
     controls it concerns (five for a security-group rule), instead of once per control. A fix changes rules or
-    settings, never tags, attachments or load balancers, so the roles hold for the whole event."""
+    settings, never tags, attachments or load balancers, so the roles hold for the whole event. Inside an event
+    or a page, a run's own shared_reads() joins theirs."""
+    if _SHARED.get() is not None:
+        yield
+        return
     token = _SHARED.set({})
     try:
         yield
@@ -146,10 +150,17 @@ def is_bastion_only(context: Context, ref: ResourceRef) -> bool:
     instances rather than from every tagged group."""
     if ref.resource_id in context.settings.bastion_sg_ids or own_role(context, ref) == BASTION:
         return True
-    tagged = _tagged_instances(context, ref.region, BASTION)
-    if ref.resource_id not in {g["GroupId"] for i in tagged for g in i.get("SecurityGroups", [])}:  # type: ignore[attr-defined]
+    if ref.resource_id not in _groups_of(_tagged_instances(context, ref.region, BASTION)):
         return False
-    return all(_is_bastion(m) for m in _instances_in(context, ref.region, ref.resource_id))
+    return _only_bastions_in(context, ref.region, ref.resource_id)
+
+
+def _groups_of(instances: list[dict[str, object]]) -> set[str]:
+    return {g["GroupId"] for i in instances for g in i.get("SecurityGroups", [])}  # type: ignore[attr-defined]
+
+
+def _only_bastions_in(context: Context, region: str, group_id: str) -> bool:
+    return all(_is_bastion(m) for m in _instances_in(context, region, group_id))
 
 
 def bastions(context: Context, region: str, *, addresses: bool = True) -> Bastions:
@@ -169,9 +180,8 @@ def _bastions(context: Context, region: str, addresses: bool) -> Bastions:
     tagged = _tagged_instances(context, region, BASTION)
     instances = {str(i["InstanceId"]): i for i in tagged}
     groups, shared = set(declared), set[str]()
-    for group_id in {g["GroupId"] for i in tagged for g in i.get("SecurityGroups", [])} - declared:  # type: ignore[attr-defined]
-        members = _instances_in(context, region, group_id)
-        (groups if all(_is_bastion(m) for m in members) else shared).add(group_id)
+    for group_id in _groups_of(tagged) - declared:
+        (groups if _only_bastions_in(context, region, group_id) else shared).add(group_id)
     if not addresses:
         return Bastions(frozenset(groups), frozenset(shared), frozenset())
     for group_id in declared:
